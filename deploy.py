@@ -1,0 +1,9 @@
+"""Put this machine (or an inventory's) into the openClaude state: opus and sonnet through the
+Anthropic API with the Claude plan's OAuth token, haiku on AWS Bedrock, all via a local LiteLLM.
+
+    pyinfra @local deploy.py
+"""
+
+from operations.openclaude import openclaude
+
+openclaude(mode="oauth")

@@ -1,0 +1,126 @@
+"""Derive openClaude's Claude Code settings from the user's own: the plan's jq transform.
+
+Defined once and used twice: the deploy imports ``derive_settings`` to render
+``~/.openClaude/settings.json``, and the launcher runs this file at every launch
+(with the LiteLLM tool's Python) so later edits of ``~/.claude/settings.json``
+carry over. Standard library only: it runs where only that Python exists.
+
+    python openclaude_settings.py SOURCE TARGET TIERS_JSON
+
+TIERS_JSON: ``{"model": ..., "opus": ..., "sonnet": ..., "haiku": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+REMOVED_KEYS = ("awsCredentialExport", "awsAuthRefresh")
+REMOVED_ENV = ("CLAUDE_CODE_USE_BEDROCK", "ANTHROPIC_API_KEY")
+TIER_KEYS = ("model", "opus", "sonnet", "haiku")
+
+
+class SettingsError(ValueError):
+    """The user's settings file cannot be used; the message names the file and the problem."""
+
+
+def parse_settings(text: str, path: str) -> dict:
+    """The user's settings as a dict: an empty file counts as ``{}``, like a missing one."""
+    if not text.strip():
+        return {}
+    try:
+        settings = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SettingsError(
+            f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+    if not isinstance(settings, dict):
+        raise SettingsError(
+            f"{path}: expected a JSON object at the top level, found {type(settings).__name__}"
+        )
+    env = settings.get("env")
+    if env is not None and not isinstance(env, dict):
+        raise SettingsError(f'{path}: "env" must be a JSON object, found {type(env).__name__}')
+    return settings
+
+
+def derive_settings(source: dict, tiers: dict) -> dict:
+    """The plan's transform: set the model and tier variables, drop the Bedrock/API-key keys."""
+    derived = {key: value for key, value in source.items() if key not in REMOVED_KEYS}
+    env = {
+        key: value for key, value in (source.get("env") or {}).items() if key not in REMOVED_ENV
+    }
+    env["ANTHROPIC_DEFAULT_OPUS_MODEL"] = tiers["opus"]
+    env["ANTHROPIC_DEFAULT_SONNET_MODEL"] = tiers["sonnet"]
+    env["ANTHROPIC_SMALL_FAST_MODEL"] = tiers["haiku"]
+    env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] = tiers["haiku"]
+    derived["model"] = tiers["model"]
+    derived["env"] = env
+    return derived
+
+
+def render_settings(settings: dict) -> str:
+    return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
+
+
+def derive_file_text(source_text: str | None, source_path: str, tiers: dict) -> str:
+    """The derived file's text from the source file's text (``None``: no source file)."""
+    source = parse_settings(source_text or "", source_path)
+    return render_settings(derive_settings(source, tiers))
+
+
+def write_private(path: str, text: str) -> bool:
+    """Atomically replace ``path`` (0600), keeping differing old content as a backup."""
+    try:
+        with open(path, encoding="utf-8") as current:
+            if current.read() == text:
+                return False
+        backup = f"{path}.{time.strftime('%Y%m%dT%H%M%S')}.bak"
+        suffix = 0
+        while os.path.lexists(backup):
+            suffix += 1
+            backup = f"{path}.{time.strftime('%Y%m%dT%H%M%S')}.{suffix}.bak"
+        os.link(path, backup)
+    except FileNotFoundError:
+        pass
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".settings.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return True
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4:
+        print(__doc__.strip().splitlines()[-3], file=sys.stderr)
+        return 2
+    source_path, target_path, tiers_json = argv[1:]
+    try:
+        with open(source_path, encoding="utf-8") as source:
+            source_text = source.read()
+    except FileNotFoundError:
+        source_text = None
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"openClaude: {source_path}: cannot read: {error}", file=sys.stderr)
+        return 2
+    try:
+        text = derive_file_text(source_text, source_path, json.loads(tiers_json))
+    except SettingsError as error:
+        print(f"openClaude: {error}. Fix that file; {target_path} was left as it was.", file=sys.stderr)
+        return 2
+    write_private(target_path, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,53 @@
+"""Every default of the openClaude deploy, once. Override any of them with ``--data key=value``
+or per group in ``group_data/<group>.py``. Paths are relative to the target user's home."""
+
+# Which LiteLLM the OAuth deploy installs: "release" (official, default) or "fork".
+# Official releases carry the fork's OAuth forwarding (PR #19912) since 1.81.14; releases before
+# 1.99.0, the fork included, also put the OAuth token on Bedrock requests (fixed by PR #37905).
+litellm_source = "release"
+# uv requirements. A bare URL is installed with the proxy extra: "litellm[proxy] @ URL".
+litellm_release = "litellm[proxy]==1.108.5"
+litellm_fork = "git+https://github.com/iamadamreed/litellm.git@fix/anthropic-oauth-token-forwarding"
+
+litellm_port = 4000
+aws_region = "us-west-2"
+# Unset by default; set them for a corporate gateway or a test stand-in.
+anthropic_api_base = None
+bedrock_runtime_endpoint = None
+# Seconds the launcher waits for the proxy's health check.
+proxy_health_timeout = 90
+
+# Model names Claude Code sends (the settings' tier variables and the config's model_name).
+opus_model_name = "claude-opus-4-6"
+sonnet_model_name = "claude-sonnet-4-6"
+haiku_model_name = "qwen-3-coder"
+# Ask Claude Code for the 1M context window on opus and sonnet ("[1m]" after the name).
+long_context = True
+
+# Upstream model per tier, in each mode: "oauth" (deploy.py) and "bedrock" (rollback.py).
+oauth_opus_model = "anthropic/claude-opus-4-6"
+oauth_sonnet_model = "anthropic/claude-sonnet-4-6"
+oauth_haiku_model = "bedrock/converse/qwen.qwen3-next-80b-a3b"
+bedrock_opus_model = "bedrock/converse/us.anthropic.claude-opus-4-6-v1"
+bedrock_sonnet_model = "bedrock/converse/us.anthropic.claude-sonnet-4-6"
+bedrock_haiku_model = "bedrock/converse/qwen.qwen3-next-80b-a3b"
+
+# Output-token cap per tier (None: the client's value passes). Bedrock rejects requests above
+# the model's limit; 8000 is LiteLLM's map figure for Qwen3 Next 80B.
+opus_output_limit = None
+sonnet_output_limit = None
+haiku_output_limit = 8000
+
+# Where things live on the target, relative to the user's home.
+litellm_config = ".litellm/config.yaml"
+master_key_file = ".litellm/master.key"
+proxy_log = ".litellm/proxy.log"
+proxy_pid_file = ".litellm/proxy.pid"
+launcher = ".local/bin/openClaude"
+launcher_alias = ".local/bin/openclaude"
+claude_settings = ".claude/settings.json"
+# openClaude's Claude Code home (CLAUDE_CONFIG_DIR); only settings.json in it is ours.
+openclaude_dir = ".openClaude"
+
+# verify.py: also start the proxy and send one tiny prompt per tier.
+live = False

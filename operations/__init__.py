@@ -1,0 +1,1 @@
+"""openClaude's own pyinfra facts and operations, and the pure functions they render with."""

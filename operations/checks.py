@@ -1,0 +1,104 @@
+"""The inputs check that runs first: it fails one host, before anything changes, with a clear message."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from datetime import date
+
+from pyinfra import host, logger
+from pyinfra.api import operation
+
+from files.openclaude_settings import SettingsError, parse_settings
+from operations.data import DeployData, token_leak_warning
+from operations.lifecycle import lifecycle_findings
+from operations.sources import wanted_source
+
+
+def _shown(path: str) -> str:
+    return f"~/{path}"
+
+
+def settings_problem(entry, path: str) -> str | None:
+    """Why the user's Claude Code settings cannot be used, or None (missing counts as {})."""
+    if entry.kind == "missing":
+        return None
+    if entry.kind == "unreadable":
+        return f"{_shown(path)}: cannot be read (permission denied); make it readable by its owner"
+    if entry.kind != "file":
+        return f"{_shown(path)}: is not a regular file"
+    try:
+        parse_settings(entry.content.decode("utf-8"), _shown(path))
+    except UnicodeDecodeError:
+        return f"{_shown(path)}: is not UTF-8 text"
+    except SettingsError as error:
+        return str(error)
+    return None
+
+
+def input_problems(data: DeployData, facts: dict) -> list[str]:
+    """Everything that must stop this host's deploy before it changes anything."""
+    entries = facts["entries"]
+    paths = data.paths
+    problems = []
+    problem = settings_problem(entries[paths["claude_settings"]], paths["claude_settings"])
+    if problem:
+        problems.append(problem + "; fix it and re-run (no file was changed)")
+    for directory in (
+        posixpath.dirname(paths["litellm_config"]),
+        posixpath.dirname(paths["launcher"]),
+        paths["openclaude_dir"],
+    ):
+        if entries[directory].kind not in ("dir", "missing"):
+            problems.append(
+                f"{_shown(directory)}: is a file, not a directory; move it away and re-run"
+            )
+    key = entries[paths["master_key_file"]]
+    if key.kind not in ("file", "missing") or key.key_valid is False:
+        problems.append(
+            f"{_shown(paths['master_key_file'])}: does not hold a LiteLLM master key "
+            "(sk- and 64 hex digits); move it away and re-run to create a new one"
+        )
+    if not facts.get("uv") and not facts.get("python3"):
+        problems.append(
+            "uv is not installed and python3 is missing, so uv cannot be installed without "
+            "sudo; install uv or python3 for this user and re-run"
+        )
+    try:
+        wanted_source(data.litellm_requirement)
+    except ValueError as error:
+        problems.append(f"LiteLLM requirement {data.litellm_requirement!r}: {error}")
+    return problems
+
+
+def input_warnings(data: DeployData, facts: dict) -> list[str]:
+    """What the deploy reports but does not stop for (verify.py fails on retired models)."""
+    findings = lifecycle_findings(facts.get("models") or {}, date.today())
+    warnings = [message for _, message in findings]
+    leak = token_leak_warning(data)
+    if leak:
+        warnings.append(leak)
+    return warnings
+
+
+@operation()
+def inputs_usable(*, problems: list[str], warnings: list[str] = ()):
+    """
+    Fail this host, before any change, when its inputs cannot be used; print warnings.
+
+    + problems: messages that each name a file or data key and the fix
+    + warnings: messages that do not stop the deploy
+
+    **Example:**
+
+    .. code:: python
+
+        inputs_usable(name="Check inputs", problems=[], warnings=[])
+    """
+    for warning in warnings:
+        host.log_styled(f"openClaude warning: {warning}", fg="yellow", log_func=logger.warning)
+    if not problems:
+        host.noop("inputs are usable")
+        return
+    message = "\n".join(f"openClaude: {problem}" for problem in problems)
+    yield f"echo {shlex.quote(message)} >&2; exit 1"

@@ -1,0 +1,130 @@
+"""Facts: what a target holds, read in as few round trips as possible."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+from dataclasses import dataclass
+
+from pyinfra.api import FactBase
+
+# Reads everything a converged deploy compares against, in one command (one SSH round trip).
+# Lines: "<field>\t<value>" and "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>".
+# Secret files are described, never read: only whether they look like a LiteLLM key.
+_HOST_SCRIPT = r"""
+mode_of() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null; }
+entry() {
+  p="$HOME/$2"; target=""; kind=missing; mode=""; body=""
+  [ -L "$p" ] && target=$(readlink "$p")
+  if [ -d "$p" ]; then kind=dir; mode=$(mode_of "$p")
+  elif [ -f "$p" ]; then
+    kind=file; mode=$(mode_of "$p")
+    if [ ! -r "$p" ]; then kind=unreadable
+    elif [ "$1" = content ]; then body=$(base64 < "$p" | tr -d '\n')
+    elif [ "$1" = key ]; then grep -Eq '^sk-[0-9a-f]{64}$' "$p" && body=valid || body=invalid
+    fi
+  elif [ -e "$p" ] || [ -L "$p" ]; then kind=other
+  fi
+  printf 'entry\t%s\t%s\t%s\t%s\t%s\n' "$2" "$kind" "$target" "$mode" "$body"
+}
+printf 'home\t%s\n' "$HOME"
+uv=$(command -v uv 2>/dev/null || true)
+for candidate in "$HOME/.local/bin/uv" "$HOME/.cargo/bin/uv"; do
+  [ -z "$uv" ] && [ -x "$candidate" ] && uv=$candidate
+done
+printf 'uv\t%s\n' "$uv"
+printf 'python3\t%s\n' "$(command -v python3 2>/dev/null)"
+if [ -n "$uv" ]; then
+  tool_dir=$("$uv" tool dir 2>/dev/null)
+  printf 'tool_dir\t%s\n' "$tool_dir"
+  printf 'bin_dir\t%s\n' "$("$uv" tool dir --bin 2>/dev/null)"
+  receipt="$tool_dir/litellm/uv-receipt.toml"
+  [ -r "$receipt" ] && printf 'receipt\t%s\n' "$(base64 < "$receipt" | tr -d '\n')"
+fi
+models() {
+  reader=$1; shift; python="$tool_dir/litellm/bin/python"
+  if [ -n "$uv" ] && [ -x "$python" ]; then
+    printf 'models\t%s\n' "$("$python" -c "$reader" "$@" 2>/dev/null)"
+  fi
+}
+"""
+
+# Looks up ids in the installed LiteLLM's bundled model map without importing LiteLLM (seconds).
+_MODEL_MAP_READER = (
+    "import importlib.util, json, pathlib, sys; "
+    "spec = importlib.util.find_spec('litellm'); "
+    "path = pathlib.Path(spec.origin).parent / 'model_prices_and_context_window_backup.json'; "
+    "table = json.loads(path.read_text()); "
+    "print(json.dumps({i: table.get(i) and {k: table[i].get(k) for k in "
+    "('max_output_tokens', 'deprecation_date')} for i in sys.argv[1:]}))"
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One path under the user's home, as the target saw it."""
+
+    kind: str  # file, dir, missing, unreadable, other
+    mode: int | None = None
+    link: str = ""  # symlink target, when the path is a symlink
+    content: bytes | None = None
+    key_valid: bool | None = None
+
+
+class OpenClaudeHost(FactBase):
+    """
+    The target's home, uv, LiteLLM's uv receipt and the deploy's files, in one command.
+
+    + content: home-relative paths whose bytes are read (base64 on the wire)
+    + described: home-relative paths described only (kind, mode, link)
+    + keys: home-relative secret files: only whether each holds a LiteLLM key
+    + model_ids: upstream ids to look up in the installed LiteLLM's model map (offline)
+
+    **Example:**
+
+    .. code:: python
+
+        {"home": "/home/dev", "uv": "/home/dev/.local/bin/uv", "python3": "/usr/bin/python3",
+         "tool_dir": "/home/dev/.local/share/uv/tools", "bin_dir": "/home/dev/.local/bin",
+         "receipt": "[tool]\\nrequirements = ...", "entries": {".litellm/config.yaml": Entry(...)},
+         "models": {"qwen.qwen3-next-80b-a3b": {"max_output_tokens": 8000,
+                                                "deprecation_date": None}}}
+    """
+
+    def command(self, content=(), described=(), keys=(), model_ids=()) -> str:
+        calls = [
+            f"entry {kind} {shlex.quote(path)}"
+            for kind, paths in (("content", content), ("describe", described), ("key", keys))
+            for path in paths
+        ]
+        if model_ids:
+            quoted = " ".join(shlex.quote(model_id) for model_id in model_ids)
+            calls.append(f"models {shlex.quote(_MODEL_MAP_READER)} {quoted}")
+        return _HOST_SCRIPT + "\n".join(calls)
+
+    @staticmethod
+    def default() -> dict:
+        return {}
+
+    def process(self, output) -> dict:
+        facts: dict = {"entries": {}}
+        for line in output:
+            field, _, rest = line.partition("\t")
+            if field == "entry":
+                path, kind, link, mode, body = rest.split("\t")
+                facts["entries"][path] = Entry(
+                    kind=kind,
+                    mode=int(mode, 8) if mode else None,
+                    link=link,
+                    content=base64.b64decode(body) if kind == "file" and body not in (
+                        "valid", "invalid") else None,
+                    key_valid={"valid": True, "invalid": False}.get(body),
+                )
+            elif field == "models":
+                facts["models"] = json.loads(rest) if rest else None
+            elif field == "receipt":
+                facts["receipt"] = base64.b64decode(rest).decode("utf-8", "replace")
+            else:
+                facts[field] = rest or None
+        return facts

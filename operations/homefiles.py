@@ -1,0 +1,173 @@
+"""Operations on files in the target user's home: atomic, backed up, private where it matters.
+
+Each compares with an ``Entry`` from the ``OpenClaudeHost`` fact the deploy read once, so a
+converged run costs no further round trips, and yields commands only for what differs.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+import uuid
+from io import BytesIO
+
+from pyinfra import host, logger, state
+from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.operations.util.files import generate_color_diff
+
+from operations.facts import Entry
+
+# Keeps differing old content as PATH.<UTC time>[.N].bak; ln never overwrites an existing backup.
+_BACKUP = (
+    'if [ -f "$dest" ] && ! cmp -s "$tmp" "$dest"; then '
+    'stamp=$(date -u +%Y%m%dT%H%M%SZ); backup="$dest.$stamp.bak"; n=0; '
+    'until ln "$dest" "$backup" 2>/dev/null; do n=$((n+1)); backup="$dest.$stamp.$n.bak"; '
+    '[ "$n" -lt 100 ] || { echo "openClaude: cannot back up $dest" >&2; exit 1; }; done; '
+    'chmod go-rwx "$backup" 2>/dev/null || true; '
+    'echo "openClaude: kept the previous $dest as $backup"; fi'
+)
+
+
+def _mode_text(mode: int) -> str:
+    return format(mode, "o")
+
+
+@operation()
+def private_file(
+    path: str,
+    content: str,
+    *,
+    current: Entry,
+    mode: int = 0o600,
+    show_diff: bool = True,
+):
+    """
+    Place a file atomically (temp file + rename in the same directory) with the given mode.
+
+    Content that differs from the old file's is kept as a timestamped backup beside it.
+
+    + path: absolute path on the target
+    + content: the wanted text
+    + current: the path's ``Entry`` from the ``OpenClaudeHost`` fact
+    + mode: the wanted permission bits. Default 0o600.
+    + show_diff: show the change with ``--diff`` (off for files that may hold secrets). Default True.
+
+    **Example:**
+
+    .. code:: python
+
+        private_file(
+            name="Write the LiteLLM config",
+            path="/home/dev/.litellm/config.yaml",
+            content=config_text(data),
+            current=facts["entries"][".litellm/config.yaml"],
+        )
+    """
+    wanted = content.encode("utf-8")
+    if current.kind == "file" and current.content == wanted and not current.link:
+        if current.mode == mode:
+            host.noop(f"{path} is up to date")
+        else:
+            yield StringCommand("chmod", _mode_text(mode), shlex.quote(path))
+        return
+
+    if state.config.DIFF and show_diff:
+        old = (current.content or b"").decode("utf-8", "replace").splitlines(keepends=True)
+        host.log(f"Will write {path}", logger.info)
+        for line in generate_color_diff(old, content.splitlines(keepends=True)):
+            logger.info("  %s", line)
+
+    directory, name = posixpath.split(path)
+    tmp = f"{directory}/.{name}.{uuid.uuid4().hex[:12]}.tmp"
+    quoted = f"dest={shlex.quote(path)}; tmp={shlex.quote(tmp)}"
+    # Created private first, so secret content never sits in a readable temp file.
+    yield StringCommand(f"{quoted}; umask 077 && : > \"$tmp\"")
+    yield FileUploadCommand(BytesIO(wanted), tmp)
+    yield StringCommand(
+        f'{quoted}; chmod {_mode_text(mode)} "$tmp" && {{ {_BACKUP}; }} && mv -f "$tmp" "$dest"'
+    )
+
+
+@operation()
+def directory(path: str, *, current: Entry, mode: int | None = None):
+    """
+    Ensure a directory exists; set its mode only when one is given.
+
+    + path: absolute path on the target
+    + current: the path's ``Entry`` from the ``OpenClaudeHost`` fact
+    + mode: the wanted permission bits, or None to leave an existing directory's alone
+
+    **Example:**
+
+    .. code:: python
+
+        directory(name="Private LiteLLM directory", path="/home/dev/.litellm",
+                  current=entry, mode=0o700)
+    """
+    if current.kind == "dir":
+        if mode is None or current.mode == mode:
+            host.noop(f"{path} exists")
+        else:
+            yield StringCommand("chmod", _mode_text(mode), shlex.quote(path))
+        return
+    mode_args = f"-m {_mode_text(mode)} " if mode is not None else ""
+    yield f"mkdir -p {mode_args}{shlex.quote(path)}"
+
+
+@operation()
+def symlink(path: str, target: str, *, current: Entry):
+    """
+    Ensure ``path`` is a symlink to ``target``; anything else there is kept as a backup.
+
+    + path: absolute path of the link on the target
+    + target: what the link points at (relative links stay relative)
+    + current: the path's ``Entry`` from the ``OpenClaudeHost`` fact
+
+    **Example:**
+
+    .. code:: python
+
+        symlink(name="Lowercase alias", path="/home/dev/.local/bin/openclaude",
+                target="openClaude", current=entry)
+    """
+    if current.link == target:
+        host.noop(f"{path} already points at {target}")
+        return
+    quoted_path = shlex.quote(path)
+    if current.kind != "missing" and not current.link:
+        yield (
+            f"mv {quoted_path} {quoted_path}.$(date -u +%Y%m%dT%H%M%SZ).bak && "
+            f"echo 'openClaude: kept the previous {path} as a .bak beside it'"
+        )
+    yield f"ln -sfn {shlex.quote(target)} {quoted_path}"
+
+
+@operation()
+def master_key(path: str, *, current: Entry):
+    """
+    Ensure a random per-machine LiteLLM master key exists (0600), created once, never replaced.
+
+    The key is made on the target and never passes through pyinfra or its output.
+
+    + path: absolute path of the key file on the target
+    + current: the path's ``Entry`` from the ``OpenClaudeHost`` fact (described, not read)
+
+    **Example:**
+
+    .. code:: python
+
+        master_key(name="Master key", path="/home/dev/.litellm/master.key", current=entry)
+    """
+    quoted = shlex.quote(path)
+    if current.kind == "file":
+        if current.mode == 0o600:
+            host.noop(f"{path} exists and is private")
+        else:
+            yield f"chmod 600 {quoted}"
+        return
+    # ln refuses to replace a key another run made meanwhile: the first key stays.
+    yield (
+        f"umask 077 && tmp={quoted}.$$.tmp && "
+        'printf "sk-%s\\n" "$(od -An -N32 -tx1 /dev/urandom | tr -d " \\n")" > "$tmp" && '
+        f'{{ ln "$tmp" {quoted} 2>/dev/null || true; }} && rm -f "$tmp"'
+    )

@@ -1,0 +1,94 @@
+"""Operations for the tools openClaude runs on: uv, and LiteLLM as a uv tool from a chosen source."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import operation
+
+from operations.sources import installed_source, uv_requirement, wanted_source
+
+UV_HOME_DIR = ".local/share/openclaude/uv"
+
+
+def uv_path(facts: dict) -> str:
+    """uv as found by the fact, else where ``uv_installed`` puts it."""
+    return facts.get("uv") or f"{facts['home']}/.local/bin/uv"
+
+
+def tool_dirs(facts: dict) -> tuple[str, str]:
+    """uv's tool and executable directories, with uv's defaults when uv was just installed."""
+    home = facts["home"]
+    return (
+        facts.get("tool_dir") or f"{home}/.local/share/uv/tools",
+        facts.get("bin_dir") or f"{home}/.local/bin",
+    )
+
+
+@operation()
+def uv_installed(*, facts: dict):
+    """
+    Ensure ``uv`` is available to the target user, installing it from PyPI without sudo.
+
+    Found on PATH or in ``~/.local/bin`` / ``~/.cargo/bin`` (a non-interactive shell's PATH
+    often lacks them). Otherwise pip installs the ``uv`` wheel into ``~/.local/share/openclaude/uv``
+    and ``~/.local/bin/uv`` links to it.
+
+    + facts: the ``OpenClaudeHost`` fact
+
+    **Example:**
+
+    .. code:: python
+
+        uv_installed(name="uv is available", facts=facts)
+    """
+    if facts.get("uv"):
+        host.noop(f"uv found at {facts['uv']}")
+        return
+    home = shlex.quote(facts["home"])
+    yield (
+        f"python3 -m pip install --quiet --disable-pip-version-check --upgrade "
+        f"--target {home}/{UV_HOME_DIR} uv && mkdir -p {home}/.local/bin && "
+        f"ln -sfn {home}/{UV_HOME_DIR}/bin/uv {home}/.local/bin/uv && {home}/.local/bin/uv --version"
+    )
+
+
+@operation()
+def litellm_installed(requirement: str, *, facts: dict):
+    """
+    Ensure LiteLLM is a uv tool installed from ``requirement`` (official release or fork).
+
+    Reads uv's receipt, not ``litellm --version`` (which takes ~18 s): same source -> nothing;
+    another source -> replaced; absent -> installed. The new source is first installed into a
+    staging tool directory, so a source that cannot be fetched or built leaves the installed
+    LiteLLM in place; the real install then runs from uv's warm cache.
+
+    + requirement: a uv requirement, e.g. ``litellm[proxy]==1.108.5`` or ``git+https://...@ref``
+    + facts: the ``OpenClaudeHost`` fact
+
+    **Example:**
+
+    .. code:: python
+
+        litellm_installed(
+            name="LiteLLM from the official release",
+            requirement="litellm[proxy]==1.108.5",
+            facts=facts,
+        )
+    """
+    installed = installed_source(facts.get("receipt"))
+    if installed == wanted_source(requirement):
+        host.noop(f"LiteLLM is installed from {requirement}")
+        return
+    uv = shlex.quote(uv_path(facts))
+    wanted = shlex.quote(uv_requirement(requirement))
+    yield (
+        'staging=$(mktemp -d "${TMPDIR:-/tmp}/openclaude-litellm.XXXXXX") && '
+        "trap 'rm -rf \"$staging\"' EXIT && "
+        f'if ! UV_TOOL_DIR="$staging/tools" UV_TOOL_BIN_DIR="$staging/bin" '
+        f'{uv} tool install --no-progress {wanted} > "$staging/log" 2>&1; then '
+        f"echo {shlex.quote(f'openClaude: could not install LiteLLM from {requirement}; the installed LiteLLM (if any) was left in place. uv said:')} >&2; "
+        'tail -n 15 "$staging/log" >&2; exit 1; fi && '
+        f"{uv} tool install --no-progress --force {wanted}"
+    )

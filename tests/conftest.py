@@ -1,0 +1,117 @@
+"""Shared fixtures: a sandbox HOME with real uv, local git stand-ins for LiteLLM's sources,
+and a runner for the real pyinfra CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.litellm_sources import make_sources
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+# Environment a user's shell would not pass to a deploy; removed so tests see only their sandbox.
+SCRUBBED = ("UV_TOOL_DIR", "UV_TOOL_BIN_DIR", "XDG_DATA_HOME", "XDG_BIN_HOME", "XDG_CONFIG_HOME",
+            "VIRTUAL_ENV", "PYINFRA_YES", "ANTHROPIC_API_KEY", "CLAUDE_CONFIG_DIR")
+
+
+@pytest.fixture(scope="session")
+def litellm_sources(tmp_path_factory):
+    return make_sources(tmp_path_factory.mktemp("sources"))
+
+
+@pytest.fixture(scope="session")
+def uv_cache(tmp_path_factory):
+    """One uv cache for the session: sandboxes get fresh homes, not fresh downloads."""
+    return tmp_path_factory.mktemp("uv-cache")
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+    changed: int | None = None
+    unchanged: int | None = None
+    errors: int | None = None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@dataclass
+class Sandbox:
+    """A temporary HOME on this machine, deployed to with ``pyinfra @local``."""
+
+    home: Path
+    env: dict
+    sources: dict
+    data: dict = field(default_factory=dict)
+
+    def path(self, relative: str) -> Path:
+        return self.home / relative
+
+    def pyinfra(self, script: str, *options: str, data: dict | None = None) -> Result:
+        merged = {**self.data, **(data or {})}
+        args = [str(BIN / "pyinfra"), "@local", script, "-y", "--json", *options]
+        for key, value in merged.items():
+            args += ["--data", f"{key}={value}"]
+        completed = subprocess.run(
+            args, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=900
+        )
+        return Result(completed.returncode, completed.stdout, completed.stderr,
+                      **grand_total(completed.stdout + completed.stderr))
+
+    def snapshot(self) -> dict:
+        """Every file under HOME (but uv's tools and cache): path -> (bytes, mode)."""
+        files = {}
+        for path in sorted(self.home.rglob("*")):
+            relative = path.relative_to(self.home).as_posix()
+            if relative.startswith((".local/share/uv", ".cache")) or path.is_dir():
+                continue
+            if path.is_symlink():
+                files[relative] = ("link", os.readlink(path))
+            else:
+                files[relative] = (path.read_bytes(), path.stat().st_mode & 0o7777)
+        return files
+
+
+def grand_total(output: str) -> dict:
+    """Totals from pyinfra's results table: its "Grand total" row (success, changed, no change, error)."""
+    match = re.search(r"Grand total\W+(\d+)\W+(\d+)\W+(\d+)\W+(\d+)", output)
+    if not match:
+        return {}
+    _, changed, unchanged, errors = (int(value) for value in match.groups())
+    return {"changed": changed, "unchanged": unchanged, "errors": errors}
+
+
+def sandbox_env(home: Path, uv_cache: Path) -> dict:
+    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    env.update(HOME=str(home), UV_CACHE_DIR=str(uv_cache),
+               PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
+    return env
+
+
+@pytest.fixture
+def sandbox(tmp_path, litellm_sources, uv_cache):
+    home = tmp_path / "home"
+    home.mkdir()
+    return Sandbox(
+        home=home,
+        env=sandbox_env(home, uv_cache),
+        sources=litellm_sources,
+        data={"litellm_release": litellm_sources["release"], "litellm_fork": litellm_sources["fork"]},
+    )
+
+
+@pytest.fixture(scope="session")
+def git_available():
+    assert shutil.which("git"), "git is needed for the LiteLLM source stand-ins"

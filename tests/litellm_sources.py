@@ -1,0 +1,84 @@
+"""Local git repositories standing in for LiteLLM's sources: the fork's branch and a release tag.
+
+Each is a tiny real package named ``litellm`` with a ``litellm`` executable and a bundled model
+map, so uv installs it for real (``git+file://``) and uv's receipt records where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+FORK_BRANCH = "fix/anthropic-oauth-token-forwarding"
+RELEASE_TAG = "v1.108.5"
+
+MODEL_MAP = {
+    "claude-opus-4-6": {"max_output_tokens": 128000, "deprecation_date": None},
+    "claude-sonnet-4-6": {"max_output_tokens": 128000, "deprecation_date": None},
+    "claude-sonnet-4-5-20250929": {"max_output_tokens": 64000, "deprecation_date": "2026-11-30"},
+    "claude-3-opus-20240229": {"max_output_tokens": 4096, "deprecation_date": "2026-01-05"},
+    "us.anthropic.claude-opus-4-6-v1": {"max_output_tokens": 128000, "deprecation_date": None},
+    "us.anthropic.claude-sonnet-4-6": {"max_output_tokens": 64000, "deprecation_date": None},
+    "qwen.qwen3-next-80b-a3b": {"max_output_tokens": 8000, "deprecation_date": None},
+}
+
+PYPROJECT = """\
+[project]
+name = "litellm"
+version = "{version}"
+requires-python = ">=3.8"
+
+[project.optional-dependencies]
+proxy = []
+
+[project.scripts]
+litellm = "litellm:main"
+
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[tool.setuptools.package-data]
+litellm = ["*.json"]
+"""
+
+MODULE = '''"""Stand-in LiteLLM ({flavour})."""
+
+
+def main():
+    print("litellm stand-in {flavour} {version}")
+'''
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=tests@localhost", "-c", "user.name=tests", *args],
+        cwd=repo, check=True, capture_output=True,
+    )
+
+
+def make_source(repo: Path, *, flavour: str, version: str) -> Path:
+    package = repo / "litellm"
+    package.mkdir(parents=True)
+    (repo / "pyproject.toml").write_text(PYPROJECT.format(version=version))
+    (package / "__init__.py").write_text(MODULE.format(flavour=flavour, version=version))
+    (package / "model_prices_and_context_window_backup.json").write_text(json.dumps(MODEL_MAP))
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", f"{flavour} {version}")
+    return repo
+
+
+def make_sources(root: Path) -> dict:
+    """The fork (on its branch) and the release (at its tag), as uv requirements."""
+    fork = make_source(root / "fork", flavour="fork", version="1.81.0")
+    _git(fork, "branch", FORK_BRANCH)
+    release = make_source(root / "release", flavour="release", version="1.108.5")
+    _git(release, "tag", RELEASE_TAG)
+    return {
+        "fork": f"git+file://{fork}@{FORK_BRANCH}",
+        "release": f"litellm[proxy] @ git+file://{release}@{RELEASE_TAG}",
+        "fork_repo": fork,
+        "release_repo": release,
+    }
