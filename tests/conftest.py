@@ -3,8 +3,8 @@ and a runner for the real pyinfra CLI."""
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.litellm_sources import make_sources
+from tests.sshfleet import make_ssh_fleet, ssh_fleet, ssh_fleet_module  # noqa: F401  (fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -41,6 +42,7 @@ class Result:
     changed: int | None = None
     unchanged: int | None = None
     errors: int | None = None
+    per_host: dict = field(default_factory=dict)
 
     @property
     def output(self) -> str:
@@ -61,14 +63,18 @@ class Sandbox:
 
     def pyinfra(self, script: str, *options: str, data: dict | None = None) -> Result:
         merged = {**self.data, **(data or {})}
-        args = [str(BIN / "pyinfra"), "@local", script, "-y", "--json", *options]
+        # -y skips change detection, which --dry needs to show anything.
+        confirm = [] if "--dry" in options else ["-y"]
+        json_output = [] if "--diff" in options else ["--json"]
+        args = [str(BIN / "pyinfra"), "@local", script, *confirm, *json_output, *options]
         for key, value in merged.items():
             args += ["--data", f"{key}={value}"]
         completed = subprocess.run(
-            args, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=900
+            args, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=900,
+            stdin=subprocess.DEVNULL,
         )
         return Result(completed.returncode, completed.stdout, completed.stderr,
-                      **grand_total(completed.stdout + completed.stderr))
+                      **grand_total(completed.stdout))
 
     def snapshot(self) -> dict:
         """Every file under HOME (but uv's tools and cache): path -> (bytes, mode)."""
@@ -84,13 +90,28 @@ class Sandbox:
         return files
 
 
-def grand_total(output: str) -> dict:
-    """Totals from pyinfra's results table: its "Grand total" row (success, changed, no change, error)."""
-    match = re.search(r"Grand total\W+(\d+)\W+(\d+)\W+(\d+)\W+(\d+)", output)
-    if not match:
+def grand_total(stdout: str) -> dict:
+    """Totals over operations and hosts from ``pyinfra --json`` results."""
+    try:
+        operations = json.loads(stdout)["results"]["operations"]
+    except (ValueError, KeyError, TypeError):
         return {}
-    _, changed, unchanged, errors = (int(value) for value in match.groups())
-    return {"changed": changed, "unchanged": unchanged, "errors": errors}
+    return {
+        "changed": sum(len(op["success"]) for op in operations),
+        "unchanged": sum(len(op["no_change"]) for op in operations),
+        "errors": sum(len(op["error"]) for op in operations),
+        "per_host": per_host(operations),
+    }
+
+
+def per_host(operations: list) -> dict:
+    """``{host: {"changed": n, "unchanged": n, "errors": n}}`` from ``--json`` results."""
+    hosts: dict = {}
+    for op in operations:
+        for key, column in (("changed", "success"), ("unchanged", "no_change"), ("errors", "error")):
+            for name in op[column]:
+                hosts.setdefault(name, {"changed": 0, "unchanged": 0, "errors": 0})[key] += 1
+    return hosts
 
 
 def sandbox_env(home: Path, uv_cache: Path) -> dict:

@@ -1,0 +1,269 @@
+"""deploy.py and rollback.py against a sandbox HOME, with real uv and local git LiteLLM sources."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import yaml
+
+from operations.sources import installed_source, wanted_source
+
+USER_SETTINGS = {
+    "model": "us.anthropic.claude-opus-4-6-v1",
+    "awsAuthRefresh": "aws sso login",
+    "awsCredentialExport": "aws configure export-credentials",
+    "permissions": {"allow": ["Bash(git status)"], "deny": []},
+    "statusLine": {"type": "command", "command": "~/bin/status"},
+    "env": {
+        "CLAUDE_CODE_USE_BEDROCK": "1",
+        "ANTHROPIC_API_KEY": "sk-1234",
+        "AWS_PROFILE": "work",
+        "DISABLE_TELEMETRY": "1",
+    },
+}
+
+
+def write_user_settings(sandbox, settings=USER_SETTINGS) -> bytes:
+    path = sandbox.path(".claude/settings.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(settings, indent=2) if not isinstance(settings, str) else settings
+    path.write_text(text)
+    return path.read_bytes()
+
+
+def receipt_source(sandbox):
+    receipt = sandbox.path(".local/share/uv/tools/litellm/uv-receipt.toml")
+    return installed_source(receipt.read_text()) if receipt.exists() else None
+
+
+def config(sandbox) -> dict:
+    return yaml.safe_load(sandbox.path(".litellm/config.yaml").read_text())
+
+
+def routes(sandbox) -> dict:
+    return {d["model_name"]: d["litellm_params"]["model"] for d in config(sandbox)["model_list"]}
+
+
+def backups(sandbox, relative: str) -> list:
+    path = sandbox.path(relative)
+    return sorted(p.name for p in path.parent.glob(path.name + ".*.bak"))
+
+
+def test_first_deploy_converges_and_second_changes_nothing(sandbox):
+    write_user_settings(sandbox)
+    first = sandbox.pyinfra("deploy.py")
+    assert first.returncode == 0, first.output
+    assert first.changed > 0 and first.errors == 0
+
+    second = sandbox.pyinfra("deploy.py")
+    assert second.returncode == 0, second.output
+    assert (second.changed, second.errors) == (0, 0), second.output
+    assert second.unchanged == first.changed + first.unchanged
+
+
+def test_deploy_reaches_the_mixed_oauth_bedrock_state(sandbox):
+    write_user_settings(sandbox)
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+
+    assert receipt_source(sandbox) == wanted_source(sandbox.sources["release"])
+    assert routes(sandbox) == {
+        "claude-opus-4-6": "anthropic/claude-opus-4-6",
+        "claude-sonnet-4-6": "anthropic/claude-sonnet-4-6",
+        "qwen-3-coder": "bedrock/converse/qwen.qwen3-next-80b-a3b",
+    }
+    settings = config(sandbox)
+    haiku = settings["model_list"][2]
+    assert haiku["litellm_params"]["aws_region_name"] == "us-west-2"
+    assert settings["litellm_settings"]["drop_params"] is True
+    assert settings["litellm_settings"]["model_group_settings"] == {
+        "forward_client_headers_to_llm_api": ["claude-opus-4-6", "claude-sonnet-4-6"]
+    }
+    assert settings["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
+
+    launcher = sandbox.path(".local/bin/openClaude")
+    assert launcher.stat().st_mode & 0o777 == 0o755
+    assert os.readlink(sandbox.path(".local/bin/openclaude")) == "openClaude"
+    assert "OPENCLAUDE_MODE=oauth" in launcher.read_text()
+
+
+def test_master_key_is_private_random_and_never_changes(sandbox):
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    key_path = sandbox.path(".litellm/master.key")
+    key = key_path.read_text().strip()
+    assert key.startswith("sk-") and len(key) == 67 and key != "sk-1234"
+    assert key_path.stat().st_mode & 0o777 == 0o600
+
+    rerun = sandbox.pyinfra("deploy.py", data={"litellm_port": 4100})
+    assert rerun.returncode == 0, rerun.output
+    rollback = sandbox.pyinfra("rollback.py")
+    assert rollback.returncode == 0, rollback.output
+    assert key_path.read_text().strip() == key
+    for result in (rerun, rollback):
+        assert key not in result.output
+    assert key not in sandbox.path(".litellm/config.yaml").read_text()
+
+
+def test_other_sandbox_gets_another_master_key(sandbox, tmp_path, litellm_sources, uv_cache):
+    from tests.conftest import Sandbox, sandbox_env
+
+    other_home = tmp_path / "other"
+    other_home.mkdir()
+    other = Sandbox(other_home, sandbox_env(other_home, uv_cache), litellm_sources, sandbox.data)
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    assert other.pyinfra("deploy.py").returncode == 0
+    assert (sandbox.path(".litellm/master.key").read_text()
+            != other.path(".litellm/master.key").read_text())
+
+
+def test_derived_settings_keep_every_other_user_key(sandbox):
+    original = write_user_settings(sandbox)
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+
+    derived_path = sandbox.path(".openClaude/settings.json")
+    derived = json.loads(derived_path.read_text())
+    assert derived_path.stat().st_mode & 0o777 == 0o600
+    assert derived["model"] == "claude-opus-4-6[1m]"
+    assert "awsAuthRefresh" not in derived and "awsCredentialExport" not in derived
+    assert derived["permissions"] == USER_SETTINGS["permissions"]
+    assert derived["statusLine"] == USER_SETTINGS["statusLine"]
+    assert derived["env"] == {
+        "AWS_PROFILE": "work",
+        "DISABLE_TELEMETRY": "1",
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-4-6[1m]",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-4-6[1m]",
+        "ANTHROPIC_SMALL_FAST_MODEL": "qwen-3-coder",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": "qwen-3-coder",
+    }
+    assert sandbox.path(".claude/settings.json").read_bytes() == original
+
+
+def test_missing_user_settings_count_as_empty(sandbox):
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    derived = json.loads(sandbox.path(".openClaude/settings.json").read_text())
+    assert set(derived) == {"model", "env"}
+    assert not sandbox.path(".claude/settings.json").exists()
+
+
+def test_rollback_reaches_all_bedrock_and_rerun_changes_nothing(sandbox):
+    write_user_settings(sandbox)
+    assert sandbox.pyinfra("deploy.py", data={"litellm_source": "fork"}).returncode == 0
+    assert receipt_source(sandbox) == wanted_source(sandbox.sources["fork"])
+
+    rollback = sandbox.pyinfra("rollback.py", data={"litellm_source": "fork"})
+    assert rollback.returncode == 0, rollback.output
+    assert receipt_source(sandbox) == wanted_source(sandbox.sources["release"])
+    assert routes(sandbox) == {
+        "claude-opus-4-6": "bedrock/converse/us.anthropic.claude-opus-4-6-v1",
+        "claude-sonnet-4-6": "bedrock/converse/us.anthropic.claude-sonnet-4-6",
+        "qwen-3-coder": "bedrock/converse/qwen.qwen3-next-80b-a3b",
+    }
+    assert "model_group_settings" not in config(sandbox)["litellm_settings"]
+    assert "OPENCLAUDE_MODE=bedrock" in sandbox.path(".local/bin/openClaude").read_text()
+    derived = json.loads(sandbox.path(".openClaude/settings.json").read_text())
+    assert "ANTHROPIC_API_KEY" not in derived["env"]
+
+    again = sandbox.pyinfra("rollback.py", data={"litellm_source": "fork"})
+    assert (again.returncode, again.changed, again.errors) == (0, 0, 0), again.output
+
+
+def test_deploy_after_rollback_switches_the_source_back(sandbox):
+    fork = {"litellm_source": "fork"}
+    assert sandbox.pyinfra("deploy.py", data=fork).returncode == 0
+    assert sandbox.pyinfra("rollback.py", data=fork).returncode == 0
+    assert receipt_source(sandbox) == wanted_source(sandbox.sources["release"])
+
+    again = sandbox.pyinfra("deploy.py", data=fork)
+    assert again.returncode == 0, again.output
+    assert receipt_source(sandbox) == wanted_source(sandbox.sources["fork"])
+    assert "OPENCLAUDE_MODE=oauth" in sandbox.path(".local/bin/openClaude").read_text()
+
+
+def test_default_deploy_installs_the_release_and_fork_setting_the_fork(sandbox):
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    assert receipt_source(sandbox) == wanted_source(sandbox.sources["release"])
+    switched = sandbox.pyinfra("deploy.py", data={"litellm_source": "fork"})
+    assert switched.returncode == 0, switched.output
+    assert receipt_source(sandbox) == wanted_source(sandbox.sources["fork"])
+    assert switched.changed == 1, "only the LiteLLM install differs between the sources"
+
+
+def test_another_ref_of_the_same_repository_replaces_the_install(sandbox):
+    from tests.litellm_sources import _git
+
+    fork_repo = sandbox.sources["fork_repo"]
+    _git(fork_repo, "branch", "-f", "other-ref")
+    other = f"git+file://{fork_repo}@other-ref"
+    assert sandbox.pyinfra("deploy.py", data={"litellm_source": "fork"}).returncode == 0
+    result = sandbox.pyinfra("deploy.py", data={"litellm_source": "fork", "litellm_fork": other})
+    assert result.returncode == 0, result.output
+    assert receipt_source(sandbox) == wanted_source(other)
+
+
+def test_backups_appear_exactly_when_content_is_replaced(sandbox):
+    write_user_settings(sandbox)
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    assert backups(sandbox, ".litellm/config.yaml") == []
+
+    config_path = sandbox.path(".litellm/config.yaml")
+    edited = config_path.read_text() + "# my hand edit\n"
+    config_path.write_text(edited)
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    [backup] = backups(sandbox, ".litellm/config.yaml")
+    assert (config_path.parent / backup).read_text() == edited
+    assert (config_path.parent / backup).stat().st_mode & 0o777 == 0o600
+    assert "# my hand edit" not in config_path.read_text()
+
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    assert len(backups(sandbox, ".litellm/config.yaml")) == 1
+    assert backups(sandbox, ".openClaude/settings.json") == []
+
+
+def test_a_mode_only_difference_is_fixed_without_a_backup(sandbox):
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    settings = sandbox.path(".openClaude/settings.json")
+    settings.chmod(0o644)
+    result = sandbox.pyinfra("deploy.py")
+    assert result.changed == 1, result.output
+    assert settings.stat().st_mode & 0o777 == 0o600
+    assert backups(sandbox, ".openClaude/settings.json") == []
+
+
+def test_malformed_user_settings_fail_cleanly_and_change_no_file(sandbox):
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    write_user_settings(sandbox, '{"model": "x",\n  "env": {')
+    before = sandbox.snapshot()
+
+    result = sandbox.pyinfra("rollback.py")
+    assert result.returncode != 0
+    assert "~/.claude/settings.json: invalid JSON at line 2" in result.output
+    assert sandbox.snapshot() == before
+
+
+def test_dry_run_changes_nothing(sandbox):
+    write_user_settings(sandbox)
+    before = sandbox.snapshot()
+    result = sandbox.pyinfra("deploy.py", "--dry")
+    assert result.returncode == 0, result.output
+    assert sandbox.snapshot() == before
+    assert not sandbox.path(".local/share/uv/tools/litellm").exists()
+
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    before = sandbox.snapshot()
+    assert sandbox.pyinfra("rollback.py", "--dry").returncode == 0
+    assert sandbox.snapshot() == before
+
+
+def test_diff_shows_text_changes(sandbox):
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    result = sandbox.pyinfra("deploy.py", "--dry", "--diff", data={"aws_region": "eu-west-1"})
+    assert result.returncode == 0, result.output
+    assert "eu-west-1" in result.output and "us-west-2" in result.output
+
+
+def test_bad_output_limit_fails_before_anything_changes(sandbox):
+    for bad in ("many", -5, 0):
+        result = sandbox.pyinfra("deploy.py", data={"haiku_output_limit": bad})
+        assert result.returncode != 0
+        assert "haiku_output_limit: expected a positive whole number" in result.output
+        assert sandbox.snapshot() == {}
