@@ -1,0 +1,281 @@
+"""Unit tests for the pure pieces: settings transform, config builder, receipt parser, data checks,
+model lifecycle, and the output-limit callback's arithmetic."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from files.openclaude_settings import SettingsError, derive_file_text, derive_settings, parse_settings
+from operations.data import DataError, load_data, token_leak_warning
+from operations.lifecycle import lifecycle_findings
+from operations.openclaude import DEFAULTS
+from operations.render import build_config, config_text, settings_tiers
+from operations.sources import installed_source, uv_requirement, wanted_source
+
+REPO = Path(__file__).resolve().parent.parent
+TIERS = {"model": "claude-opus-4-6[1m]", "opus": "claude-opus-4-6[1m]",
+         "sonnet": "claude-sonnet-4-6[1m]", "haiku": "qwen-3-coder"}
+
+
+def data(mode="oauth", **overrides):
+    return load_data({**DEFAULTS, **overrides}, mode)
+
+
+# The settings transform (the plan's jq program).
+
+def test_transform_matches_the_plans_jq_program():
+    source = {
+        "model": "old", "awsCredentialExport": "x", "awsAuthRefresh": "y", "theme": "dark",
+        "env": {"CLAUDE_CODE_USE_BEDROCK": "1", "ANTHROPIC_API_KEY": "sk-x", "AWS_PROFILE": "p"},
+    }
+    assert derive_settings(source, TIERS) == {
+        "model": "claude-opus-4-6[1m]",
+        "theme": "dark",
+        "env": {
+            "AWS_PROFILE": "p",
+            "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-4-6[1m]",
+            "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-4-6[1m]",
+            "ANTHROPIC_SMALL_FAST_MODEL": "qwen-3-coder",
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL": "qwen-3-coder",
+        },
+    }
+    assert source["env"]["ANTHROPIC_API_KEY"] == "sk-x", "the input is not modified"
+
+
+def test_transform_keeps_the_users_key_order_and_unicode():
+    text = derive_file_text('{"theme": "dark", "model": "x", "note": "日本語 ✓"}', "s.json", TIERS)
+    assert list(yaml.safe_load(text)) == ["theme", "model", "note", "env"]
+    assert "日本語 ✓" in text
+
+
+@pytest.mark.parametrize("text", [None, "", "  \n"])
+def test_missing_or_empty_settings_count_as_an_empty_object(text):
+    assert yaml.safe_load(derive_file_text(text, "s.json", TIERS)) == derive_settings({}, TIERS)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"model": ', "s.json: invalid JSON at line 1 column 11"),
+        ("[1, 2]", "s.json: expected a JSON object at the top level, found list"),
+        ('"text"', "found str"),
+        ('{"env": "FOO=1"}', 's.json: "env" must be a JSON object, found str'),
+        ('{"env": [1]}', "found list"),
+    ],
+)
+def test_malformed_settings_are_refused_with_the_file_and_problem(text, message):
+    with pytest.raises(SettingsError, match=message.replace("[", r"\[")):
+        parse_settings(text, "s.json")
+
+
+def test_settings_tiers_follow_data_and_long_context():
+    assert settings_tiers(data()) == TIERS
+    short = settings_tiers(data(long_context=False, sonnet_model_name="claude-sonnet-4-5"))
+    assert short == {"model": "claude-opus-4-6", "opus": "claude-opus-4-6",
+                     "sonnet": "claude-sonnet-4-5", "haiku": "qwen-3-coder"}
+
+
+# The LiteLLM config builder.
+
+def test_oauth_config_routes_opus_and_sonnet_to_anthropic_and_haiku_to_bedrock():
+    config = build_config(data())
+    assert [(d["model_name"], d["litellm_params"]) for d in config["model_list"]] == [
+        ("claude-opus-4-6", {"model": "anthropic/claude-opus-4-6"}),
+        ("claude-sonnet-4-6", {"model": "anthropic/claude-sonnet-4-6"}),
+        ("qwen-3-coder", {"model": "bedrock/converse/qwen.qwen3-next-80b-a3b",
+                          "aws_region_name": "us-west-2"}),
+    ]
+    assert config["model_list"][2]["model_info"] == {"openclaude_output_limit": 8000}
+    assert "model_info" not in config["model_list"][0]
+    assert config["litellm_settings"] == {
+        "drop_params": True,
+        "callbacks": "openclaude_callbacks.output_limit",
+        "model_group_settings": {
+            "forward_client_headers_to_llm_api": ["claude-opus-4-6", "claude-sonnet-4-6"]},
+    }
+    assert config["general_settings"] == {"master_key": "os.environ/LITELLM_MASTER_KEY"}
+
+
+def test_bedrock_config_routes_every_tier_to_bedrock_without_header_forwarding():
+    config = build_config(data("bedrock"))
+    assert [d["litellm_params"]["model"] for d in config["model_list"]] == [
+        "bedrock/converse/us.anthropic.claude-opus-4-6-v1",
+        "bedrock/converse/us.anthropic.claude-sonnet-4-6",
+        "bedrock/converse/qwen.qwen3-next-80b-a3b",
+    ]
+    assert "model_group_settings" not in config["litellm_settings"]
+
+
+def test_endpoints_go_only_to_their_providers_deployments():
+    config = build_config(data(anthropic_api_base="http://127.0.0.1:9/",
+                               bedrock_runtime_endpoint="http://127.0.0.1:8"))
+    opus, _, haiku = config["model_list"]
+    assert opus["litellm_params"]["api_base"] == "http://127.0.0.1:9"
+    assert "aws_bedrock_runtime_endpoint" not in opus["litellm_params"]
+    assert haiku["litellm_params"]["aws_bedrock_runtime_endpoint"] == "http://127.0.0.1:8"
+    assert "api_base" not in haiku["litellm_params"]
+
+
+def test_config_text_is_yaml_of_the_built_config_with_a_header():
+    text = config_text(data())
+    assert text.startswith("# LiteLLM routing for openClaude")
+    assert yaml.safe_load(text) == build_config(data())
+
+
+# Data checks.
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"haiku_output_limit": "lots"}, "haiku_output_limit: expected a positive whole number"),
+        ({"haiku_output_limit": -1}, "haiku_output_limit"),
+        ({"opus_output_limit": True}, "opus_output_limit"),
+        ({"litellm_source": "nightly"}, "litellm_source: expected 'release' or 'fork'"),
+        ({"litellm_port": 70000}, "litellm_port: expected a TCP port"),
+        ({"litellm_port": "4000x"}, "litellm_port"),
+        ({"oauth_opus_model": "claude-opus-4-6"}, "oauth_opus_model: expected a LiteLLM model"),
+        ({"sonnet_model_name": "claude-opus-4-6"}, "distinct names"),
+        ({"anthropic_api_base": "ftp://x"}, "anthropic_api_base: expected an http"),
+        ({"litellm_config": "/etc/litellm.yaml"}, "litellm_config: expected a path relative"),
+        ({"launcher": "../bin/openClaude"}, "launcher"),
+        ({"long_context": "yes"}, "long_context: expected true or false"),
+    ],
+)
+def test_bad_data_is_refused_naming_the_key(overrides, message):
+    with pytest.raises(DataError, match=message):
+        data(**overrides)
+
+
+def test_source_setting_picks_the_requirement_and_rollback_always_takes_the_release():
+    assert data().litellm_requirement == DEFAULTS["litellm_release"]
+    assert data(litellm_source="fork").litellm_requirement == DEFAULTS["litellm_fork"]
+    assert data("bedrock", litellm_source="fork").litellm_requirement == DEFAULTS["litellm_release"]
+
+
+def test_default_release_is_an_exact_pin_at_or_after_the_bedrock_oauth_fix():
+    source = wanted_source(DEFAULTS["litellm_release"])
+    [spec] = list(source.specifier)
+    assert spec.operator == "==" and tuple(map(int, spec.version.split("."))) >= (1, 99, 0)
+    assert source.extras == {"proxy"}
+
+
+def test_a_third_party_anthropic_base_warns_about_the_token():
+    assert token_leak_warning(data()) is None
+    assert token_leak_warning(data(anthropic_api_base="http://127.0.0.1:4010")) is None
+    assert token_leak_warning(data(anthropic_api_base="https://api.anthropic.com")) is None
+    assert "#42172" in token_leak_warning(data(anthropic_api_base="https://gw.example.com"))
+    assert token_leak_warning(data("bedrock", anthropic_api_base="https://gw.example.com")) is None
+
+
+# Requirement and receipt parsing.
+
+RECEIPT_RELEASE = """[tool]
+requirements = [{ name = "litellm", extras = ["proxy"], specifier = "==1.108.5" }]
+entrypoints = [{ name = "litellm", install-path = "/h/.local/bin/litellm", from = "litellm" }]
+"""
+RECEIPT_FORK = """[tool]
+requirements = [{ name = "litellm", git = "https://github.com/iamadamreed/litellm.git?rev=fix%2Fanthropic-oauth-token-forwarding" }]
+"""
+
+
+def test_receipt_parser_reads_a_release_pin():
+    assert installed_source(RECEIPT_RELEASE) == wanted_source("litellm[proxy]==1.108.5")
+    assert installed_source(RECEIPT_RELEASE) != wanted_source("litellm[proxy]==1.108.4")
+    assert installed_source(RECEIPT_RELEASE) != wanted_source("litellm==1.108.5")
+
+
+def test_receipt_parser_tells_the_fork_from_the_release_and_refs_apart():
+    fork = installed_source(RECEIPT_FORK)
+    assert fork.git == "https://github.com/iamadamreed/litellm.git"
+    assert fork.rev == "fix/anthropic-oauth-token-forwarding"
+    assert fork != installed_source(RECEIPT_RELEASE)
+    assert fork != wanted_source("git+https://github.com/iamadamreed/litellm.git@main")
+
+
+@pytest.mark.parametrize("receipt", [None, "", "not toml [", "[tool]\n", '[tool]\nrequirements = [{ name = "ruff" }]'])
+def test_receipt_parser_treats_unreadable_or_foreign_receipts_as_absent(receipt):
+    assert installed_source(receipt) is None
+
+
+def test_bare_urls_get_the_proxy_extra():
+    url = "git+https://github.com/iamadamreed/litellm.git@fix/x"
+    assert uv_requirement(url) == f"litellm[proxy] @ {url}"
+    assert uv_requirement("litellm[proxy]==1.108.5") == "litellm[proxy]==1.108.5"
+    assert uv_requirement(f"litellm[proxy] @ {url}") == f"litellm[proxy] @ {url}"
+
+
+def test_invalid_requirement_is_a_clear_value_error():
+    with pytest.raises(ValueError, match="not a valid requirement"):
+        wanted_source("litellm[[proxy]")
+
+
+# Model lifecycle, offline.
+
+def test_lifecycle_flags_unknown_retired_and_retiring_ids_only():
+    today = date(2026, 11, 26)
+    findings = lifecycle_findings({
+        "claude-opus-4-6-20250514": None,
+        "claude-3-opus-20240229": {"deprecation_date": "2026-01-05"},
+        "claude-sonnet-4-5-20250929": {"deprecation_date": "2026-11-30"},
+        "claude-sonnet-4-6": {"deprecation_date": None},
+        "us.anthropic.claude-sonnet-4-5-v1": {"deprecation_date": "2027-04-08"},
+    }, today)
+    assert findings == [
+        ("error", "claude-3-opus-20240229: retired on 2026-01-05; pin a current model with --data"),
+        ("warning", "claude-opus-4-6-20250514: not in the installed LiteLLM's model map; check "
+                    "the id (a typo routes every request of that tier to an error)"),
+        ("warning", "claude-sonnet-4-5-20250929: retires on 2026-11-30; pin its successor with "
+                    "--data before then"),
+    ]
+
+
+def test_lifecycle_counts_the_retirement_day_itself_as_retired():
+    assert lifecycle_findings({"m": {"deprecation_date": "2026-11-30"}}, date(2026, 11, 30))[0][0] == "error"
+    assert lifecycle_findings({"m": {"deprecation_date": "2026-12-30"}}, date(2026, 11, 30))[0][0] == "warning"
+    assert lifecycle_findings({"m": {"deprecation_date": "2026-12-31"}}, date(2026, 11, 30)) == []
+
+
+# The output-limit callback (its LiteLLM base class is replaced by a plain one here; the
+# end-to-end test runs it inside the real proxy).
+
+@pytest.fixture
+def callbacks(tmp_path, monkeypatch):
+    module_name = "litellm.integrations.custom_logger"
+    fake = types.ModuleType(module_name)
+    fake.CustomLogger = type("CustomLogger", (), {"__init__": lambda self: None})
+    for name in ("litellm", "litellm.integrations"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, module_name, fake)
+    (tmp_path / "config.yaml").write_text(config_text(data()))
+    module_path = tmp_path / "openclaude_callbacks.py"
+    module_path.write_bytes((REPO / "files" / "openclaude_callbacks.py").read_bytes())
+    spec = importlib.util.spec_from_file_location("openclaude_callbacks", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_capped_max_tokens_arithmetic(callbacks):
+    assert callbacks.capped_max_tokens(32000, 8000) == 8000
+    assert callbacks.capped_max_tokens(4000, 8000) == 4000
+    assert callbacks.capped_max_tokens(8000, 8000) == 8000
+    assert callbacks.capped_max_tokens(64000, None) == 64000
+    assert callbacks.capped_max_tokens(None, 8000) is None
+
+
+def test_callback_reads_limits_from_the_config_beside_it_and_lowers_only_that_tier(callbacks):
+    import asyncio
+
+    assert callbacks.output_limit.limits == {"qwen-3-coder": 8000}
+    haiku = asyncio.run(callbacks.output_limit.async_pre_call_hook(
+        None, None, {"model": "qwen-3-coder", "max_tokens": 32000}, "anthropic_messages"))
+    opus = asyncio.run(callbacks.output_limit.async_pre_call_hook(
+        None, None, {"model": "claude-opus-4-6", "max_tokens": 64000}, "anthropic_messages"))
+    assert haiku["max_tokens"] == 8000 and opus["max_tokens"] == 64000
