@@ -51,3 +51,5 @@ openclaude_dir = ".openClaude"
 
 # verify.py: also start the proxy and send one tiny prompt per tier.
 live = False
+# verify.py: the mode to check ("oauth" or "bedrock"); null checks the mode the host was deployed in.
+verify_mode = None

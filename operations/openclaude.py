@@ -39,7 +39,7 @@ DEFAULTS = {
 MODE_TITLES = {"oauth": "mixed OAuth/Bedrock", "bedrock": "all-Bedrock"}
 
 
-def _managed_paths(paths: dict) -> dict:
+def managed_paths(paths: dict) -> dict:
     """Home-relative paths the deploy reads, by role."""
     config_dir = posixpath.dirname(paths["litellm_config"])
     return {
@@ -84,7 +84,7 @@ def openclaude(mode: str = "oauth"):
         inputs_usable(name="Check the deploy data", problems=[f"deploy data: {error}"])
         return
 
-    paths = _managed_paths(data.paths)
+    paths = managed_paths(data.paths)
     facts = read_target(paths, sorted({tier.upstream_id for tier in data.tiers}))
     entries, home = facts["entries"], facts["home"]
 

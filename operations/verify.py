@@ -1,0 +1,362 @@
+"""Read-only checks of a host's openClaude state: a table per host, a one-line fix per failure."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import date
+
+import yaml
+from pyinfra import host, logger
+from pyinfra.api import FactBase, deploy, operation
+
+from operations.data import MODES, DataError, DeployData, load_data
+from operations.lifecycle import lifecycle_findings
+from operations.openclaude import DEFAULTS, managed_paths, read_target
+from operations.render import build_config, settings_tiers
+from operations.sources import installed_source, wanted_source
+
+# What the table needs beyond OpenClaudeHost, in one command. The AWS CLI check talks to AWS
+# (read-only, sts:GetCallerIdentity); without the CLI, credentials are looked for locally.
+_PROBE_SCRIPT = r"""
+launcher=$1
+printf 'claude\t%s\n' "$(command -v claude 2>/dev/null || { [ -x "$HOME/.local/bin/claude" ] && echo "$HOME/.local/bin/claude"; })"
+if [ -f "$launcher" ]; then bash -n "$launcher" 2>/dev/null; printf 'launcher_syntax\t%s\n' "$?"; fi
+aws_env=""
+for name in AWS_ACCESS_KEY_ID AWS_PROFILE AWS_WEB_IDENTITY_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_FULL_URI; do
+  eval "value=\${$name:-}"; [ -n "$value" ] && aws_env="$aws_env $name"
+done
+printf 'aws_env\t%s\n' "${aws_env# }"
+for file in "$HOME/.aws/credentials" "$HOME/.aws/config"; do
+  [ -r "$file" ] && printf 'aws_file\t%s\n' "$file"
+done
+if command -v aws >/dev/null 2>&1; then
+  identity=$(aws sts get-caller-identity --output text --query Arn 2>&1); status=$?
+  printf 'aws_cli\t%s\t%s\n' "$status" "$(printf '%s' "$identity" | tr '\n' ' ' | cut -c1-300)"
+fi
+true
+"""
+
+
+class VerifyProbe(FactBase):
+    """
+    What verify.py needs beyond the deploy's fact: ``claude`` on PATH, the launcher's syntax,
+    and where AWS credentials would come from.
+
+    + launcher: absolute path of the launcher
+
+    **Example:**
+
+    .. code:: python
+
+        {"claude": "/usr/bin/claude", "launcher_syntax": "0", "aws_env": "AWS_PROFILE",
+         "aws_files": ["/home/dev/.aws/config"], "aws_cli": ("0", "arn:aws:iam::1:user/dev")}
+    """
+
+    def command(self, launcher: str) -> str:
+        return f"sh -c {shlex.quote(_PROBE_SCRIPT)} probe {shlex.quote(launcher)}"
+
+    @staticmethod
+    def default() -> dict:
+        return {}
+
+    def process(self, output) -> dict:
+        probe: dict = {"aws_files": []}
+        for line in output:
+            field, _, rest = line.partition("\t")
+            if field == "aws_file":
+                probe["aws_files"].append(rest)
+            elif field == "aws_cli":
+                status, _, identity = rest.partition("\t")
+                probe["aws_cli"] = (status, identity)
+            else:
+                probe[field] = rest
+        return probe
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str = ""
+    fix: str = ""
+
+
+def _entry_text(entries: dict, path: str) -> str | None:
+    entry = entries.get(path)
+    if entry is None or entry.kind != "file" or entry.content is None:
+        return None
+    return entry.content.decode("utf-8", "replace")
+
+
+def source_check(data: DeployData, facts: dict, redeploy: str) -> Check:
+    installed = installed_source(facts.get("receipt"))
+    if installed is None:
+        return Check("LiteLLM installed from the expected source", False, "not installed", redeploy)
+    if installed != wanted_source(data.litellm_requirement):
+        where = installed.git and f"{installed.git}@{installed.rev}" or str(installed.specifier)
+        return Check("LiteLLM installed from the expected source", False,
+                     f"installed from {where}, expected {data.litellm_requirement}", redeploy)
+    return Check("LiteLLM installed from the expected source", True, data.litellm_requirement)
+
+
+def routing_check(data: DeployData, text: str | None, redeploy: str) -> Check:
+    name = "config routes each tier as data says"
+    if text is None:
+        return Check(name, False, "config missing", redeploy)
+    try:
+        config = yaml.safe_load(text) or {}
+        routes = {d["model_name"]: d["litellm_params"]["model"] for d in config["model_list"]}
+    except (yaml.YAMLError, KeyError, TypeError):
+        return Check(name, False, "config is not a LiteLLM model list", redeploy)
+    wanted = {d["model_name"]: d["litellm_params"]["model"] for d in build_config(data)["model_list"]}
+    wrong = [f"{model} -> {routes.get(model, 'missing')} (want {target})"
+             for model, target in wanted.items() if routes.get(model) != target]
+    if wrong:
+        return Check(name, False, "; ".join(wrong), redeploy)
+    return Check(name, True, ", ".join(f"{m} -> {t.split('/')[0]}" for m, t in wanted.items()))
+
+
+def launcher_check(facts: dict, probe: dict, path: str, redeploy: str) -> Check:
+    name = "launcher present, executable, syntax-valid"
+    entry = facts["entries"].get(path)
+    if entry is None or entry.kind != "file":
+        return Check(name, False, f"~/{path} missing", redeploy)
+    if not entry.mode or not entry.mode & 0o100:
+        return Check(name, False, f"~/{path} is not executable", f"chmod 755 ~/{path}, or {redeploy}")
+    if probe.get("launcher_syntax") != "0":
+        return Check(name, False, "bash -n reports a syntax error", redeploy)
+    return Check(name, True, f"~/{path}")
+
+
+def settings_check(data: DeployData, text: str | None, path: str, redeploy: str) -> Check:
+    name = "derived settings have the model variables"
+    if text is None:
+        return Check(name, False, f"~/{path} missing", redeploy)
+    try:
+        env = (json.loads(text) or {}).get("env") or {}
+    except (ValueError, AttributeError):
+        return Check(name, False, f"~/{path} is not a JSON object", redeploy)
+    tiers = settings_tiers(data)
+    wanted = {"ANTHROPIC_DEFAULT_OPUS_MODEL": tiers["opus"],
+              "ANTHROPIC_DEFAULT_SONNET_MODEL": tiers["sonnet"],
+              "ANTHROPIC_DEFAULT_HAIKU_MODEL": tiers["haiku"]}
+    wrong = [f"{key}={env.get(key)!r}" for key, value in wanted.items() if env.get(key) != value]
+    if wrong:
+        return Check(name, False, ", ".join(wrong), redeploy)
+    if "ANTHROPIC_API_KEY" in env:
+        return Check(name, False, "ANTHROPIC_API_KEY is set: Claude Code would skip the proxy key "
+                     "or the OAuth login", f"remove it from ~/.claude/settings.json env, then {redeploy}")
+    return Check(name, True, "tier variables set, no ANTHROPIC_API_KEY")
+
+
+def key_check(facts: dict, path: str, redeploy: str) -> Check:
+    name = "master key present and private"
+    entry = facts["entries"].get(path)
+    if entry is None or entry.kind != "file":
+        return Check(name, False, f"~/{path} missing", redeploy)
+    if not entry.key_valid:
+        return Check(name, False, f"~/{path} holds no LiteLLM key",
+                     f"move ~/{path} away, then {redeploy}")
+    if entry.mode != 0o600:
+        return Check(name, False, f"mode {entry.mode:o}", f"chmod 600 ~/{path}")
+    return Check(name, True, "0600")
+
+
+def claude_check(probe: dict) -> Check:
+    if probe.get("claude"):
+        return Check("claude on PATH", True, probe["claude"])
+    return Check("claude on PATH", False, "not found",
+                 "npm install -g @anthropic-ai/claude-code (or Anthropic's installer)")
+
+
+def aws_check(probe: dict) -> Check:
+    name = "AWS credentials available"
+    fix = "aws configure (or aws sso login), or export AWS_PROFILE / AWS_ACCESS_KEY_ID"
+    if "aws_cli" in probe:
+        status, identity = probe["aws_cli"]
+        if status == "0":
+            return Check(name, True, identity)
+        return Check(name, False, f"aws sts get-caller-identity: {identity}", fix)
+    found = [probe.get("aws_env")] if probe.get("aws_env") else []
+    found += probe.get("aws_files", [])
+    if found:
+        return Check(name, True, "from " + ", ".join(found) + " (no AWS CLI to confirm)")
+    return Check(name, False, "no AWS environment variables or ~/.aws files", fix)
+
+
+def lifecycle_checks(data: DeployData, facts: dict, today: date) -> list[Check]:
+    models = facts.get("models")
+    if models is not None:
+        models = {tier.upstream_id: models.get(tier.upstream_id) for tier in data.tiers}
+    if models is None:
+        return [Check("model ids current", False, "LiteLLM's model map could not be read",
+                      "re-run the deploy")]
+    findings = lifecycle_findings(models, today)
+    if not findings:
+        return [Check("model ids current", True, ", ".join(sorted(models)))]
+    return [Check("model ids current", level != "error", message,
+                  "pin another model with --data" if level == "error" else "")
+            for level, message in findings]
+
+
+def table(checks: list[Check]) -> str:
+    width = max(len(check.name) for check in checks)
+    lines = []
+    for check in checks:
+        mark = "PASS" if check.passed else "FAIL"
+        lines.append(f"{mark}  {check.name.ljust(width)}  {check.detail}")
+        if not check.passed and check.fix:
+            lines.append(f"      {'':{width}}  fix: {check.fix}")
+    return "\n".join(lines)
+
+
+@operation()
+def checks_pass(checks: list):
+    """
+    Print this host's checks as a table; fail the host when any check failed. Changes nothing.
+
+    + checks: ``Check`` results
+
+    **Example:**
+
+    .. code:: python
+
+        checks_pass(name="openClaude checks", checks=[Check("claude on PATH", True)])
+    """
+    for line in table(checks).splitlines():
+        host.log(line, logger.info)
+    failed = [check.name for check in checks if not check.passed]
+    if failed:
+        yield f"echo {shlex.quote('openClaude: failed: ' + '; '.join(failed))} >&2; exit 1"
+    else:
+        host.noop("every check passed")
+
+
+# Refusals users have met through the proxy, and what fixes each (FIELD-NOTES, README).
+KNOWN_REFUSALS = (
+    ("long context beta is not yet available",
+     "your plan refuses the 1M context: --data long_context=false, then re-deploy"),
+    ("OAuth authentication is currently not supported",
+     "the anthropic-beta OAuth header is missing: update Claude Code"),
+    ("exceeds the model limit", "lower the tier's cap, e.g. --data haiku_output_limit=4096"),
+    ("security token included in the request is invalid",
+     "refresh your AWS credentials (aws sso login / aws configure)"),
+    ("AccessDeniedException", "enable access to that model in Bedrock for your AWS account and region"),
+    ("Not logged in", "run openclaude once and sign in with /login (openClaude has its own login)"),
+    ("authentication_error", "your Claude sign-in expired: run openclaude, then /login"),
+    ("No connected db", "the proxy key did not reach LiteLLM: re-run the deploy (launcher)"),
+)
+
+_LIVE_SCRIPT = r"""
+launcher=$1; shift
+"$launcher" --status >/dev/null 2>&1 || true
+for model in "$@"; do
+  output=$(timeout 180 "$launcher" -p "Reply with the single word OK." --model "$model" 2>&1 < /dev/null)
+  status=$?
+  printf 'prompt\t%s\t%s\t%s\n' "$model" "$status" "$(printf '%s' "$output" | tr '\t\n' '  ' | cut -c1-400)"
+done
+health=$("$launcher" --status 2>&1); printf 'health\t%s\t%s\n' "$?" "$(printf '%s' "$health" | tr '\t\n' '  ')"
+"""
+
+
+class LiveProbe(FactBase):
+    """
+    One tiny prompt per tier through the launcher (the user's own Claude Code login), then the
+    proxy's health. Starts the proxy if needed; only with ``--data live=true``.
+
+    + launcher: absolute path of the launcher
+    + models: the tier names to prompt
+
+    **Example:**
+
+    .. code:: python
+
+        {"prompts": {"claude-opus-4-6": ("0", "OK")}, "health": ("0", "proxy healthy ...")}
+    """
+
+    def command(self, launcher: str, models) -> str:
+        quoted = " ".join(shlex.quote(model) for model in models)
+        return f"sh -c {shlex.quote(_LIVE_SCRIPT)} live {shlex.quote(launcher)} {quoted}"
+
+    @staticmethod
+    def default() -> dict:
+        return {"prompts": {}}
+
+    def process(self, output) -> dict:
+        live: dict = {"prompts": {}}
+        for line in output:
+            field, _, rest = line.partition("\t")
+            if field == "prompt":
+                model, status, text = (rest.split("\t", 2) + ["", ""])[:3]
+                live["prompts"][model] = (status, text.strip())
+            elif field == "health":
+                status, _, text = rest.partition("\t")
+                live["health"] = (status, text.strip())
+        return live
+
+
+def known_fix(text: str) -> str:
+    for needle, fix in KNOWN_REFUSALS:
+        if needle.lower() in text.lower():
+            return fix
+    return "see ~/.litellm/proxy.log (openClaude --logs) for the upstream's answer"
+
+
+def live_checks(data: DeployData, live: dict) -> list[Check]:
+    status, text = live.get("health", ("1", "no answer"))
+    checks = [Check("proxy starts and answers its health check", status == "0", text[:120],
+                    "openClaude --logs shows why")]
+    names = settings_tiers(data)
+    for tier in data.tiers:
+        model = names[tier.slot]
+        where = f"{tier.provider} {tier.upstream_id}"
+        status, text = live["prompts"].get(model, ("1", "not run"))
+        passed = status == "0"
+        checks.append(Check(f"live {tier.slot} prompt", passed,
+                            f"-> {where}: {text[:160] or 'no output'}",
+                            "" if passed else known_fix(text)))
+    return checks
+
+
+def deployed_mode(launcher_text: str | None) -> str | None:
+    match = re.search(r"^OPENCLAUDE_MODE='?(oauth|bedrock)'?$", launcher_text or "", re.MULTILINE)
+    return match and match.group(1)
+
+
+@deploy("openClaude verify", data_defaults=DEFAULTS)
+def verify():
+    """The checks for this host: the mode it was deployed in unless ``verify_mode`` is set."""
+    try:
+        by_mode = {mode: load_data(host.data, mode) for mode in MODES}
+    except DataError as error:
+        checks_pass(name="openClaude checks", checks=[
+            Check("deploy data usable", False, str(error), "fix that --data or group_data value")])
+        return
+    paths = managed_paths(by_mode["oauth"].paths)
+    # One read serves either mode: the mode is known only once the launcher is read.
+    facts = read_target(paths, sorted({t.upstream_id for d in by_mode.values() for t in d.tiers}))
+    mode = host.data.get("verify_mode") or deployed_mode(
+        _entry_text(facts["entries"], paths["launcher"])) or "oauth"
+    data = by_mode[mode]
+    redeploy = "re-run " + ("deploy.py" if mode == "oauth" else "rollback.py")
+    launcher = f"{facts['home']}/{paths['launcher']}"
+    probe = host.get_fact(VerifyProbe, launcher=launcher)
+    entries = facts["entries"]
+    checks = [
+        source_check(data, facts, redeploy),
+        routing_check(data, _entry_text(entries, paths["litellm_config"]), redeploy),
+        launcher_check(facts, probe, paths["launcher"], redeploy),
+        settings_check(data, _entry_text(entries, paths["openclaude_settings"]),
+                       paths["openclaude_settings"], redeploy),
+        key_check(facts, paths["master_key_file"], redeploy),
+        claude_check(probe),
+        aws_check(probe),
+        *lifecycle_checks(data, facts, date.today()),
+    ]
+    if host.data.get("live"):
+        models = list(settings_tiers(data).values())[1:]
+        checks += live_checks(data, host.get_fact(LiveProbe, launcher=launcher, models=models))
+    checks_pass(name=f"openClaude checks ({mode} mode)", checks=checks)
