@@ -1,6 +1,9 @@
 """Every default of the openClaude deploy, once. Override any of them with ``--data key=value``
 or per group in ``group_data/<group>.py``. Paths are relative to the target user's home."""
 
+# pip requirement for uv, installed for the target user (no sudo) only when uv is missing.
+uv_requirement = "uv==0.13.9"
+
 # Which LiteLLM the OAuth deploy installs: "release" (official, default) or "fork".
 # Official releases carry the fork's OAuth forwarding (PR #19912) since 1.81.14; releases before
 # 1.99.0, the fork included, also put the OAuth token on Bedrock requests (fixed by PR #37905).

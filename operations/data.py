@@ -60,6 +60,7 @@ class DeployData:
     """Everything one host's deploy needs, validated."""
 
     mode: str
+    uv_requirement: str
     litellm_requirement: str
     port: int
     aws_region: str
@@ -162,6 +163,7 @@ def load_data(data, mode: str) -> DeployData:
 
     return DeployData(
         mode=mode,
+        uv_requirement=_text("uv_requirement", _get(data, "uv_requirement")),
         litellm_requirement=_text(requirement_key, _get(data, requirement_key)),
         port=port,
         aws_region=_text("aws_region", _get(data, "aws_region")),

@@ -101,7 +101,7 @@ def openclaude(mode: str = "oauth"):
         return
 
     # Task 1: LiteLLM from the chosen source, as a uv tool.
-    uv_installed(name="uv is available", facts=facts)
+    uv_installed(name="uv is available", requirement=data.uv_requirement, facts=facts)
     litellm_installed(
         name=f"LiteLLM is installed from {data.litellm_requirement}",
         requirement=data.litellm_requirement,

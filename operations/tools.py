@@ -27,7 +27,7 @@ def tool_dirs(facts: dict) -> tuple[str, str]:
 
 
 @operation()
-def uv_installed(*, facts: dict):
+def uv_installed(requirement: str = "uv", *, facts: dict):
     """
     Ensure ``uv`` is available to the target user, installing it from PyPI without sudo.
 
@@ -35,13 +35,14 @@ def uv_installed(*, facts: dict):
     often lacks them). Otherwise pip installs the ``uv`` wheel into ``~/.local/share/openclaude/uv``
     and ``~/.local/bin/uv`` links to it.
 
+    + requirement: pip requirement for uv. Default "uv".
     + facts: the ``OpenClaudeHost`` fact
 
     **Example:**
 
     .. code:: python
 
-        uv_installed(name="uv is available", facts=facts)
+        uv_installed(name="uv is available", requirement="uv==0.13.9", facts=facts)
     """
     if facts.get("uv"):
         host.noop(f"uv found at {facts['uv']}")
@@ -49,7 +50,7 @@ def uv_installed(*, facts: dict):
     home = shlex.quote(facts["home"])
     yield (
         f"python3 -m pip install --quiet --disable-pip-version-check --upgrade "
-        f"--target {home}/{UV_HOME_DIR} uv && mkdir -p {home}/.local/bin && "
+        f"--target {home}/{UV_HOME_DIR} {shlex.quote(requirement)} && mkdir -p {home}/.local/bin && "
         f"ln -sfn {home}/{UV_HOME_DIR}/bin/uv {home}/.local/bin/uv && {home}/.local/bin/uv --version"
     )
 
