@@ -19,7 +19,9 @@ import tempfile
 import time
 
 REMOVED_KEYS = ("awsCredentialExport", "awsAuthRefresh")
-REMOVED_ENV = ("CLAUDE_CODE_USE_BEDROCK", "ANTHROPIC_API_KEY")
+# The plan's deletions, plus ANTHROPIC_BASE_URL: the launcher points Claude Code at the proxy,
+# and a base URL in the settings' env would take precedence and bypass it.
+REMOVED_ENV = ("CLAUDE_CODE_USE_BEDROCK", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 TIER_KEYS = ("model", "opus", "sonnet", "haiku")
 
 
@@ -102,7 +104,7 @@ def write_private(path: str, text: str) -> bool:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 4:
-        print(__doc__.strip().splitlines()[-3], file=sys.stderr)
+        print("usage: openclaude_settings.py SOURCE TARGET TIERS_JSON", file=sys.stderr)
         return 2
     source_path, target_path, tiers_json = argv[1:]
     try:

@@ -33,7 +33,8 @@ def data(mode="oauth", **overrides):
 def test_transform_matches_the_plans_jq_program():
     source = {
         "model": "old", "awsCredentialExport": "x", "awsAuthRefresh": "y", "theme": "dark",
-        "env": {"CLAUDE_CODE_USE_BEDROCK": "1", "ANTHROPIC_API_KEY": "sk-x", "AWS_PROFILE": "p"},
+        "env": {"CLAUDE_CODE_USE_BEDROCK": "1", "ANTHROPIC_API_KEY": "sk-x", "AWS_PROFILE": "p",
+                "ANTHROPIC_BASE_URL": "https://bedrock-gateway.example"},
     }
     assert derive_settings(source, TIERS) == {
         "model": "claude-opus-4-6[1m]",

