@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import yaml
 
 from operations.sources import installed_source, wanted_source
+from tests.conftest import REPO
 
 USER_SETTINGS = {
     "model": "us.anthropic.claude-opus-4-6-v1",
@@ -267,3 +269,23 @@ def test_bad_output_limit_fails_before_anything_changes(sandbox):
         assert result.returncode != 0
         assert "haiku_output_limit: expected a positive whole number" in result.output
         assert sandbox.snapshot() == {}
+
+
+def test_launcher_derives_the_same_settings_as_the_deploy(sandbox):
+    """One transform, two paths: the deploy (on the controller) and the launcher (at launch)."""
+    write_user_settings(sandbox, {**USER_SETTINGS, "note": "naïve ✓", "env": {
+        **USER_SETTINGS["env"], "ANTHROPIC_BASE_URL": "https://gateway.example"}})
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    derived = sandbox.path(".openClaude/settings.json")
+    by_deploy = derived.read_bytes()
+    derived.unlink()
+
+    # The stand-in LiteLLM cannot serve, so the launch stops after deriving the settings.
+    launch = subprocess.run(
+        [str(sandbox.path(".local/bin/openclaude")), "-p", "hi"], env={
+            **sandbox.env, "PATH": f"{REPO / 'tests' / 'fakes'}:{sandbox.env['PATH']}",
+            "FAKE_RECORD_DIR": str(sandbox.home)},
+        capture_output=True, text=True, timeout=120)
+    assert launch.returncode != 0
+    assert derived.read_bytes() == by_deploy
+    assert derived.stat().st_mode & 0o777 == 0o600
