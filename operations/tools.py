@@ -48,9 +48,18 @@ def uv_installed(requirement: str = "uv", *, facts: dict):
         host.noop(f"uv found at {facts['uv']}")
         return
     home = shlex.quote(facts["home"])
+    failed = (
+        f"openClaude: uv is not installed and could not be installed with 'python3 -m pip install "
+        f"--target ~/{UV_HOME_DIR} {requirement}' (no sudo is used). Install uv for this user "
+        "(~/.local/bin/uv), or pip for python3 (Debian/Ubuntu: python3-pip) with access to a "
+        "package index, and re-run. pip said:"
+    )
     yield (
-        f"python3 -m pip install --quiet --disable-pip-version-check --upgrade "
-        f"--target {home}/{UV_HOME_DIR} {shlex.quote(requirement)} && mkdir -p {home}/.local/bin && "
+        'log=$(mktemp "${TMPDIR:-/tmp}/openclaude-uv.XXXXXX") && trap \'rm -f "$log"\' EXIT && '
+        f"if ! python3 -m pip install --quiet --disable-pip-version-check --upgrade "
+        f'--target {home}/{UV_HOME_DIR} {shlex.quote(requirement)} > "$log" 2>&1; then '
+        f'echo {shlex.quote(failed)} >&2; tail -n 5 "$log" >&2; exit 1; fi && '
+        f"mkdir -p {home}/.local/bin && "
         f"ln -sfn {home}/{UV_HOME_DIR}/bin/uv {home}/.local/bin/uv && {home}/.local/bin/uv --version"
     )
 
