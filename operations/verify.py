@@ -252,6 +252,8 @@ KNOWN_REFUSALS = (
 
 _LIVE_SCRIPT = r"""
 launcher=$1; shift
+# An empty working directory: no project's .claude/settings.json applies to the prompts.
+work=$(mktemp -d) && cd "$work" || exit 1
 "$launcher" --status >/dev/null 2>&1 || true
 for model in "$@"; do
   output=$(timeout 180 "$launcher" -p "Reply with the single word OK." --model "$model" 2>&1 < /dev/null)
@@ -259,6 +261,7 @@ for model in "$@"; do
   printf 'prompt\t%s\t%s\t%s\n' "$model" "$status" "$(printf '%s' "$output" | tr '\t\n' '  ' | cut -c1-400)"
 done
 health=$("$launcher" --status 2>&1); printf 'health\t%s\t%s\n' "$?" "$(printf '%s' "$health" | tr '\t\n' '  ')"
+cd / && rm -rf "$work"
 """
 
 

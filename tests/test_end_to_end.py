@@ -1,0 +1,827 @@
+"""End to end: the real LiteLLM release from PyPI (installed by deploy.py), the real Claude Code
+CLI, the deployed launcher, and stand-ins for the Anthropic API and Bedrock on loopback.
+
+One sandbox HOME and one proxy serve the whole module, in two phases:
+
+* ``oauth``: deploy.py, then ``openclaude -p ... --model <tier>`` per tier with a (fake) Claude
+  plan OAuth token, tool round trips on the Bedrock and Anthropic tiers, ``verify.py`` live.
+* ``bedrock``: rollback.py (same data), the same runs without the OAuth token, ``verify.py`` live.
+
+Between Claude Code and the proxy sits a byte-for-byte TCP tap (a ``claude`` shim first on PATH
+points ``ANTHROPIC_BASE_URL`` at it and records the environment the launcher handed over), so
+the tests can see what Claude Code sent *to the proxy* as well as what reached each upstream.
+The proxy the launcher started is stopped at the end, by ``openClaude --stop`` and then by pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
+from tests.conftest import BIN, SCRUBBED, Sandbox
+from tests.standins.anthropic import AnthropicStandin
+from tests.standins.bedrock import VALIDATION_ERROR_TYPE, BedrockStandin
+
+AWS_ACCESS_KEY = "AKIAOPENCLAUDEE2E0001"
+AWS_SECRET_KEY = "openclaude/e2e/secret/" + "0" * 18
+AWS_REGION = "us-west-2"
+# A fake Claude plan token, new per session so a hit in a file can only come from this run.
+OAUTH_TOKEN = "sk-ant-oat01-e2e" + secrets.token_urlsafe(40)
+
+ANTHROPIC_REPLY = "Hello from the Anthropic stand-in (e2e)."
+BEDROCK_REPLY = "Hello from the Bedrock stand-in (e2e)."
+TOOL_COMMAND = "echo standin-tool-ok"
+TOOL_OUTPUT = "standin-tool-ok"
+QWEN = "qwen.qwen3-next-80b-a3b"
+OAUTH_UPSTREAM = {"opus": ("anthropic", "claude-opus-4-6"),
+                  "sonnet": ("anthropic", "claude-sonnet-4-6"),
+                  "haiku": ("bedrock", QWEN)}
+BEDROCK_UPSTREAM = {"opus": ("bedrock", "us.anthropic.claude-opus-4-6-v1"),
+                    "sonnet": ("bedrock", "us.anthropic.claude-sonnet-4-6"),
+                    "haiku": ("bedrock", QWEN)}
+# The models' real output limits (LiteLLM's map): the Bedrock stand-in enforces the one of the
+# model each run goes to, so an uncapped 32000 on the haiku tier gets Bedrock's 400.
+OUTPUT_LIMITS = {"us.anthropic.claude-opus-4-6-v1": 128000,
+                 "us.anthropic.claude-sonnet-4-6": 64000,
+                 QWEN: 8000}
+HAIKU_LIMIT = 8000
+
+
+class ModelLimitsBedrock(BedrockStandin):
+    """The Bedrock stand-in enforcing each model's own output limit (``OUTPUT_LIMITS``), as
+    Bedrock does: maxTokens above it gets the 400 ValidationException."""
+
+    def _converse(self, exchange, record) -> None:
+        limit = OUTPUT_LIMITS.get(record["model_id"])
+        body = record["json"] if isinstance(record["json"], dict) else {}
+        max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
+        if limit is not None and isinstance(max_tokens, int) and max_tokens > limit:
+            record["reply"] = "error"
+            message = f"The maximum tokens you requested exceeds the model limit of {limit}"
+            self._error(exchange, 400, VALIDATION_ERROR_TYPE, message)
+            return
+        super()._converse(exchange, record)
+CLAUDE_RUN_TIMEOUT = 240  # the first run includes the proxy's cold start
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def as_text(output) -> str:
+    """A TimeoutExpired's captured output (bytes even with text=True), as text."""
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
+
+
+def wait_until(predicate, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+# --- a TCP tap between Claude Code and the proxy ------------------------------------------------
+
+
+class Tap:
+    """Relays 127.0.0.1:<port> to the proxy's port byte for byte; keeps what clients sent, one
+    buffer per connection (each Claude Code run opens its own connections)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._connections: list[bytearray] = []  # client -> proxy bytes, per connection
+        self._lock = threading.Lock()
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        self._closed = False
+        threading.Thread(target=self._accept, name="tap", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            sent = bytearray()
+            with self._lock:
+                self._connections.append(sent)
+            threading.Thread(target=self._pump, args=(client, upstream, sent), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, None), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, record: bytearray | None) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if record is not None:
+                    with self._lock:
+                        record.extend(data)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock, how in ((sink, socket.SHUT_WR), (source, socket.SHUT_RD)):
+                try:
+                    sock.shutdown(how)
+                except OSError:
+                    pass
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self._connections)
+
+    def requests_since(self, mark: int) -> list[dict]:
+        """The requests sent on the connections opened since ``mark``."""
+        with self._lock:
+            streams = [bytes(sent) for sent in self._connections[mark:]]
+        return [request for raw in streams for request in parse_requests(raw)]
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+
+
+def parse_requests(raw: bytes) -> list[dict]:
+    """Request line, lowercase headers and body of every HTTP/1.1 request in one connection's bytes.
+
+    JSON bodies hold no bare CRLF, so a request line plus headers up to a blank line can only be
+    a request head."""
+    heads = []
+    pattern = rb"(GET|POST|HEAD|PUT|DELETE|OPTIONS|PATCH) (\S+) HTTP/1\.[01]\r\n(.*?)\r\n\r\n"
+    for match in re.finditer(pattern, raw, re.DOTALL):
+        headers: dict[str, str] = {}
+        for line in match.group(3).split(b"\r\n"):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = headers.get("content-length", "")
+        body = raw[match.end():match.end() + int(length)] if length.isdigit() else b""
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        heads.append({"method": match.group(1).decode(), "target": match.group(2).decode(),
+                      "headers": headers, "body": body, "json": parsed})
+    return heads
+
+
+# --- runs of the real Claude Code through the deployed launcher ---------------------------------
+
+
+@dataclass
+class Run:
+    label: str
+    argv: list
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    anthropic: list  # requests the Anthropic stand-in received during the run
+    bedrock: list  # requests the Bedrock stand-in received during the run
+    to_proxy: list  # request heads Claude Code sent to the proxy (through the tap)
+    claude_env: dict  # the environment the launcher handed to claude
+    proxy_pid: int | None
+
+    @property
+    def output(self) -> str:
+        return f"{self.label}: exit {self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+
+    def upstream(self) -> list:
+        return self.anthropic + self.bedrock
+
+
+def messages_posts(run: Run) -> list:
+    return [r for r in run.anthropic if r["method"] == "POST" and r["path"] == "/v1/messages"]
+
+
+def converse_posts(run: Run) -> list:
+    return [r for r in run.bedrock if r.get("operation")]
+
+
+def has_bash_tool_anthropic(body: dict) -> bool:
+    return any(tool.get("name") == "Bash" for tool in body.get("tools") or [])
+
+
+def has_bash_tool_bedrock(body: dict) -> bool:
+    tools = (body.get("toolConfig") or {}).get("tools") or []
+    return any((tool.get("toolSpec") or {}).get("name") == "Bash" for tool in tools)
+
+
+@dataclass
+class EndToEnd:
+    root: Path
+    sandbox: Sandbox
+    api: AnthropicStandin
+    bedrock: BedrockStandin
+    tap: Tap
+    port: int
+    claude_dir: Path
+    shim_dir: Path
+    env_record: Path
+    data: dict
+    uv_cache: str
+    timings: dict = field(default_factory=dict)
+    runs: list = field(default_factory=list)
+    proxy_pids: set = field(default_factory=set)
+
+    @property
+    def home(self) -> Path:
+        return self.sandbox.home
+
+    @property
+    def launcher(self) -> Path:
+        return self.home / ".local/bin/openClaude"
+
+    @property
+    def alias(self) -> Path:
+        return self.home / ".local/bin/openclaude"
+
+    def master_key(self) -> str:
+        return (self.home / ".litellm/master.key").read_text().strip()
+
+    def proxy_pid(self) -> int | None:
+        try:
+            first = (self.home / ".litellm/proxy.pid").read_text().split("\n", 1)[0].strip()
+        except FileNotFoundError:
+            return None
+        return int(first) if first.isdigit() else None
+
+    def env(self, *, oauth: bool) -> dict:
+        """A user's shell: a short PATH (no pyenv `aws` shim that would call AWS), AWS credentials,
+        nothing of this machine's Anthropic/Claude/AWS/LiteLLM settings."""
+        env = {name: value for name, value in os.environ.items()
+               if name not in SCRUBBED and name not in ("HOST", "PORT")
+               and not name.startswith(("ANTHROPIC_", "CLAUDE_", "AWS_", "LITELLM_", "OPENCLAUDE_"))}
+        env.update({
+            "HOME": str(self.home),
+            "PATH": os.pathsep.join([str(self.shim_dir), str(self.claude_dir), str(BIN), "/usr/bin", "/bin"]),
+            "LANG": "C.UTF-8",
+            "TERM": "dumb",
+            "USER": os.environ.get("USER", "tester"),
+            "TMPDIR": str(self.root / "tmp"),
+            "AWS_ACCESS_KEY_ID": AWS_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": AWS_SECRET_KEY,
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "OPENCLAUDE_E2E_TAP": f"http://127.0.0.1:{self.tap.port}",
+            "OPENCLAUDE_E2E_ENV_RECORD": str(self.env_record),
+            "UV_CACHE_DIR": self.uv_cache,
+        })
+        if oauth:
+            env["CLAUDE_CODE_OAUTH_TOKEN"] = OAUTH_TOKEN
+        return env
+
+    def pyinfra(self, script: str, *options: str, oauth: bool, data: dict | None = None):
+        self.sandbox.env = self.env(oauth=oauth)
+        started = time.monotonic()
+        result = self.sandbox.pyinfra(script, *options, data={**self.data, **(data or {})})
+        label = f"pyinfra {script} {' '.join(options)} {data or ''}".strip()
+        self.timings[f"{label} #{len(self.timings)}"] = time.monotonic() - started
+        return result
+
+    def upstream_mark(self) -> tuple:
+        return len(self.api.requests.snapshot()), len(self.bedrock.requests.snapshot())
+
+    def upstream_since(self, mark: tuple) -> tuple:
+        """(Anthropic requests, Bedrock requests) received since ``mark``."""
+        return self.api.requests.snapshot()[mark[0]:], self.bedrock.requests.snapshot()[mark[1]:]
+
+    def verify_live(self, *, oauth: bool):
+        """verify.py --data live=true, with what each stand-in received meanwhile."""
+        mark = self.upstream_mark()
+        result = self.pyinfra("verify.py", oauth=oauth, data={"live": True})
+        return result, self.upstream_since(mark)
+
+    def claude(self, label: str, *args: str, oauth: bool) -> Run:
+        """``openclaude ARGS`` as a user would run it; records what each side received."""
+        marks = (len(self.api.requests.snapshot()), len(self.bedrock.requests.snapshot()), self.tap.mark())
+        self.env_record.unlink(missing_ok=True)
+        argv = [str(self.alias), *args]
+        started = time.monotonic()
+        try:
+            done = subprocess.run(argv, cwd=self.root / "project", env=self.env(oauth=oauth),
+                                  capture_output=True, text=True, timeout=CLAUDE_RUN_TIMEOUT,
+                                  stdin=subprocess.DEVNULL)
+            returncode, stdout, stderr = done.returncode, done.stdout, done.stderr
+        except subprocess.TimeoutExpired as expired:
+            returncode = -1
+            stdout = as_text(expired.stdout)
+            stderr = f"timed out after {CLAUDE_RUN_TIMEOUT}s\n{as_text(expired.stderr)}"
+        seconds = time.monotonic() - started
+        # Responses are complete when claude exits, but give a straggler (e.g. a retry) a moment.
+        time.sleep(0.2)
+        claude_env = {}
+        if self.env_record.exists():
+            for item in self.env_record.read_bytes().split(b"\0"):
+                name, sep, value = item.decode(errors="replace").partition("=")
+                if sep:
+                    claude_env[name] = value
+            self.env_record.unlink()
+        pid = self.proxy_pid()
+        if pid:
+            self.proxy_pids.add(pid)
+        run = Run(label, argv, returncode, stdout, stderr, seconds,
+                  self.api.requests.snapshot()[marks[0]:], self.bedrock.requests.snapshot()[marks[1]:],
+                  self.tap.requests_since(marks[2]), claude_env, pid)
+        self.runs.append(run)
+        self.timings[f"claude {label}"] = seconds
+        return run
+
+    def dump(self, path: Path) -> None:
+        """Every run with what each side received, for reading after a failure."""
+
+        def record(entry: dict) -> dict:
+            body = entry["body"].decode(errors="replace")
+            parsed = entry["json"] if isinstance(entry["json"], dict) else {}
+            summary = {key: value if len(json.dumps(value)) < 300 else f"<{len(json.dumps(value))} chars>"
+                       for key, value in parsed.items()}
+            return {**{k: v for k, v in entry.items() if k not in ("body", "json", "raw_headers")},
+                    "json_summary": summary,
+                    "body": body if len(body) < 4000 else body[:2000] + " ... " + body[-1000:]}
+
+        runs = [{**{k: v for k, v in vars(run).items() if k not in ("anthropic", "bedrock", "claude_env")},
+                 "anthropic": [record(r) for r in run.anthropic],
+                 "bedrock": [record(r) for r in run.bedrock]} for run in self.runs]
+        path.write_text(json.dumps(runs, indent=1, default=str))
+        print(f"end-to-end runs recorded in {path}", file=sys.stderr)
+
+    def stop_proxy(self) -> None:
+        pid = self.proxy_pid()
+        if pid:
+            self.proxy_pids.add(pid)
+        if self.launcher.exists():
+            try:
+                subprocess.run([str(self.launcher), "--stop"], env=self.env(oauth=False),
+                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                pass  # the pids below are stopped directly
+        config = str(self.home / ".litellm/config.yaml")
+        for pid in sorted(self.proxy_pids):
+            # Only a process that is still our proxy: never a pid the system has reused.
+            if alive(pid) and "litellm" in command_line(pid) and config in command_line(pid):
+                os.kill(pid, signal.SIGTERM)
+                if not wait_until(lambda: not alive(pid), 10):
+                    os.kill(pid, signal.SIGKILL)
+
+
+SHIM = """#!/bin/sh
+# Test shim for Claude Code: records what the launcher handed over, routes claude through the
+# test's TCP tap to the proxy, then runs the real claude.
+env -0 > "$OPENCLAUDE_E2E_ENV_RECORD"
+ANTHROPIC_BASE_URL=$OPENCLAUDE_E2E_TAP
+export ANTHROPIC_BASE_URL
+exec {claude} "$@"
+"""
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
+    """Stand-ins, a sandbox HOME deployed with deploy.py (real LiteLLM release), a tap."""
+    module_started = time.monotonic()
+    root = tmp_path_factory.mktemp("e2e")
+    home = root / "home"
+    for directory in (home, root / "project", root / "tmp", root / "shim"):
+        directory.mkdir()
+    shim = root / "shim" / "claude"
+    shim.write_text(SHIM.format(claude=shlex.quote(str(claude_cli / "claude"))))
+    shim.chmod(0o755)
+
+    api = AnthropicStandin(reply_text=ANTHROPIC_REPLY).start()
+    api.tool_call_filter = has_bash_tool_anthropic
+    bedrock = ModelLimitsBedrock(AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_REGION, reply_text=BEDROCK_REPLY).start()
+    bedrock.tool_call_filter = has_bash_tool_bedrock
+    port = free_port()
+    tap = Tap(port)
+    # No litellm_release/litellm_fork overrides: the deploy installs group_data's pinned release.
+    data = {
+        "litellm_source": "release",
+        "litellm_port": port,
+        "anthropic_api_base": api.url,
+        "bedrock_runtime_endpoint": bedrock.url,
+        "aws_region": AWS_REGION,
+    }
+    sandbox = Sandbox(home=home, env={"UV_CACHE_DIR": str(uv_cache)}, sources={}, data={})
+    world = EndToEnd(root, sandbox, api, bedrock, tap, port, claude_cli, root / "shim",
+                     root / "claude-env", data, str(uv_cache))
+    try:
+        deployed = world.pyinfra("deploy.py", oauth=False)
+        assert deployed.returncode == 0, deployed.output
+        yield world
+    finally:
+        world.dump(root / "e2e-runs.json")
+        world.stop_proxy()
+        tap.close()
+        api.stop()
+        bedrock.stop()
+        world.timings["module total"] = time.monotonic() - module_started
+        report = "\n".join(f"  {seconds:6.1f}s  {name}" for name, seconds in world.timings.items())
+        print(f"\nend-to-end timings:\n{report}", file=sys.stderr)
+
+
+@dataclass
+class Phase:
+    runs: dict  # label -> Run
+    verify: object  # the verify.py --data live=true Result
+    verify_upstream: tuple  # (Anthropic requests, Bedrock requests) during that verify run
+    pids_before: set  # the proxy pid(s) running before the phase
+
+
+@pytest.fixture(scope="module")
+def oauth(e2e):
+    """The mixed OAuth/Bedrock state: one run per tier, two tool round trips, verify live."""
+    runs = {}
+    for tier in ("opus", "sonnet", "haiku"):
+        runs[tier] = e2e.claude(tier, "-p", "say hi", "--model", tier, oauth=True)
+    tool = {"name": "Bash", "input": {"command": TOOL_COMMAND, "description": "Print a marker"}}
+    for tier in ("haiku", "opus"):
+        e2e.api.tool_call = tool
+        e2e.bedrock.tool_call = tool
+        try:
+            runs[f"{tier} tool"] = e2e.claude(
+                f"{tier} tool", "-p", "Run the marker command.", "--model", tier,
+                "--allowedTools", "Bash(echo:*)", oauth=True)
+        finally:
+            e2e.api.tool_call = None
+            e2e.bedrock.tool_call = None
+    verify, verify_upstream = e2e.verify_live(oauth=True)
+    return Phase(runs, verify, verify_upstream, set())  # no proxy ran before the first launch
+
+
+@pytest.fixture(scope="module")
+def bedrock_phase(e2e, oauth):
+    """rollback.py with the same data, then the same runs without the OAuth token."""
+    pid_before = e2e.proxy_pid()
+    rolled = e2e.pyinfra("rollback.py", oauth=False)
+    assert rolled.returncode == 0, rolled.output
+    runs = {}
+    for tier in ("opus", "sonnet", "haiku"):
+        runs[tier] = e2e.claude(f"bedrock {tier}", "-p", "say hi", "--model", tier, oauth=False)
+    verify, verify_upstream = e2e.verify_live(oauth=False)
+    return Phase(runs, verify, verify_upstream, {pid_before} if pid_before else set())
+
+
+def all_runs(e2e) -> list:
+    return list(e2e.runs)
+
+
+def headers_and_body(record: dict) -> bytes:
+    return b"\n".join(f"{name}: {value}".encode() for name, value in record["raw_headers"]) + b"\n" + record["body"]
+
+
+# --- the mixed OAuth/Bedrock state --------------------------------------------------------------
+
+
+def test_every_tier_answers_with_the_standins_reply(oauth):
+    for tier, (provider, _) in OAUTH_UPSTREAM.items():
+        run = oauth.runs[tier]
+        assert run.returncode == 0, run.output
+        reply = ANTHROPIC_REPLY if provider == "anthropic" else BEDROCK_REPLY
+        assert reply in run.stdout, run.output
+
+
+def test_opus_and_sonnet_reach_anthropic_with_the_users_oauth_token(oauth):
+    for tier in ("opus", "sonnet"):
+        run = oauth.runs[tier]
+        posts = messages_posts(run)
+        assert posts, run.output
+        main = [r for r in posts if b"say hi" in r["body"]]
+        assert main, [r["json"] for r in posts]
+        for record in posts:
+            assert record["headers"].get("authorization") == f"Bearer {OAUTH_TOKEN}"
+            assert "x-api-key" not in record["headers"], record["headers"]
+        assert {r["json"]["model"] for r in main} == {OAUTH_UPSTREAM[tier][1]}
+        assert not converse_posts(run), [r["target"] for r in run.bedrock]
+
+
+def test_haiku_reaches_bedrock_signed_with_the_environments_aws_credentials(oauth):
+    run = oauth.runs["haiku"]
+    posts = converse_posts(run)
+    assert posts, run.output
+    assert not messages_posts(run), [r["json"].get("model") for r in messages_posts(run)]
+    for record in run.bedrock:
+        assert record["path"] in (f"/model/{QWEN}/converse", f"/model/{QWEN}/converse-stream")
+        assert record["sigv4_valid"], record["sigv4_error"]
+        assert f"Credential={AWS_ACCESS_KEY}/" in record["headers"]["authorization"]
+        assert b"sk-ant-" not in headers_and_body(record)
+    assert any(b"say hi" in r["body"] for r in posts)
+
+
+def test_no_oauth_token_reaches_bedrock_in_any_run(oauth, e2e):
+    for run in all_runs(e2e):
+        for record in run.bedrock:
+            assert b"sk-ant-" not in headers_and_body(record), run.label
+            assert OAUTH_TOKEN.encode() not in headers_and_body(record), run.label
+
+
+def test_the_proxys_master_key_reaches_no_upstream(oauth, e2e):
+    key = e2e.master_key().encode()
+    assert key.startswith(b"sk-")
+    records = [r for run in all_runs(e2e) for r in run.upstream()]
+    assert records
+    for record in records:
+        assert key not in headers_and_body(record), (record["target"], record["headers"])
+        assert "x-litellm-api-key" not in record["headers"]
+
+
+def test_claude_code_sends_the_token_and_the_proxy_key_header_to_the_proxy(oauth, e2e):
+    key = e2e.master_key()
+    for tier in ("opus", "sonnet", "haiku"):
+        run = oauth.runs[tier]
+        assert run.claude_env.get("ANTHROPIC_BASE_URL") == f"http://127.0.0.1:{e2e.port}"
+        assert "ANTHROPIC_API_KEY" not in run.claude_env
+        assert run.claude_env.get("CLAUDE_CONFIG_DIR") == str(e2e.home / ".openClaude")
+        posts = [h for h in run.to_proxy if h["method"] == "POST" and h["target"].startswith("/v1/messages")]
+        assert posts, run.to_proxy
+        for head in posts:
+            assert head["headers"].get("authorization") == f"Bearer {OAUTH_TOKEN}"
+            assert head["headers"].get("x-litellm-api-key") == f"Bearer {key}"
+            assert "x-api-key" not in head["headers"]
+
+
+def listeners(port: int) -> list:
+    """Local addresses (as /proc/net shows them) of the sockets listening on ``port``."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, local_port = fields[1].rsplit(":", 1)
+            if int(local_port, 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                found.append(address)
+    return found
+
+
+LOOPBACK = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
+
+
+def test_proxy_listens_on_loopback_only(oauth, e2e):
+    found = listeners(e2e.port)
+    assert found, f"nothing listens on port {e2e.port}"
+    assert set(found) <= LOOPBACK, found
+
+
+def files_holding(home: Path, secret: bytes) -> list:
+    """Files under ``home`` (but uv's tools) that contain ``secret``."""
+    hits = []
+    for directory, subdirectories, files in os.walk(home):
+        if Path(directory) == home / ".local/share":
+            subdirectories[:] = [name for name in subdirectories if name != "uv"]
+        for name in files:
+            path = Path(directory, name)
+            if not path.is_symlink() and secret in path.read_bytes():
+                hits.append(path.relative_to(home).as_posix())
+    return sorted(hits)
+
+
+def test_the_proxy_does_not_hold_the_oauth_token(oauth, e2e):
+    pid = e2e.proxy_pid()
+    assert pid is not None
+    assert OAUTH_TOKEN.encode() not in Path(f"/proc/{pid}/environ").read_bytes()
+
+
+def test_oauth_token_is_written_to_no_file_under_home(oauth, e2e):
+    assert (e2e.home / ".litellm/proxy.log").stat().st_size > 0
+    assert files_holding(e2e.home, OAUTH_TOKEN.encode()) == []
+
+
+def test_master_key_is_stored_in_its_key_file_only(oauth, e2e):
+    assert files_holding(e2e.home, e2e.master_key().encode()) == [".litellm/master.key"]
+
+
+def test_haiku_output_is_capped_for_bedrock_while_opus_keeps_the_clients_value(oauth):
+    haiku = [r for r in converse_posts(oauth.runs["haiku"]) if b"say hi" in r["body"]]
+    assert haiku
+    for record in haiku:
+        assert record["json"]["inferenceConfig"]["maxTokens"] <= HAIKU_LIMIT
+        assert record["reply"] != "error"
+    opus = [r for r in messages_posts(oauth.runs["opus"]) if b"say hi" in r["body"]]
+    assert {r["json"]["max_tokens"] for r in opus} == {64000}
+    # What Claude Code asked the proxy for: the callback, not the client, made it <= 8000.
+    asked = [h["json"]["max_tokens"] for h in oauth.runs["haiku"].to_proxy
+             if h["json"] and b"say hi" in h["body"]]
+    assert asked and min(asked) > HAIKU_LIMIT, asked
+
+
+def test_claude_codes_headers_reach_anthropic_but_not_bedrock(oauth, e2e):
+    anthropic = [r for tier in ("opus", "sonnet") for r in messages_posts(oauth.runs[tier])]
+    for record in anthropic:
+        assert record["headers"].get("x-app") == "cli", record["headers"]
+        assert record["headers"].get("x-claude-code-session-id"), record["headers"]
+        assert "oauth-2025-04-20" in record["headers"].get("anthropic-beta", "")
+    bedrock = [r for run in all_runs(e2e) for r in run.bedrock]
+    assert bedrock
+    for record in bedrock:
+        assert "x-app" not in record["headers"] and "x-claude-code-session-id" not in record["headers"]
+        assert "oauth" not in record["headers"].get("anthropic-beta", "")
+    for run in all_runs(e2e):
+        for record in run.upstream():
+            assert "x-litellm-api-key" not in record["headers"]
+
+
+def test_bash_tool_round_trip_on_the_bedrock_tier(oauth):
+    run = oauth.runs["haiku tool"]
+    assert run.returncode == 0, run.output
+    posts = converse_posts(run)
+    asked = [r for r in posts if r.get("reply") == "tool_use"]
+    assert len(asked) == 1, [(r.get("reply"), r["target"]) for r in posts]
+    answered = [r for r in posts if any(t["tool_use_id"] == asked[0]["tool_use_id"] for t in r["tool_results"])]
+    assert answered, run.output
+    [result] = [t for t in answered[0]["tool_results"] if t["tool_use_id"] == asked[0]["tool_use_id"]]
+    assert TOOL_OUTPUT in result["content"] and result["status"] != "error", result
+    assert all(r["json"]["inferenceConfig"]["maxTokens"] <= HAIKU_LIMIT for r in posts)
+    assert not [r for r in posts if r["reply"] == "error"]
+    assert not messages_posts(run)
+    assert BEDROCK_REPLY in run.stdout, run.output
+
+
+def test_bash_tool_round_trip_on_the_opus_tier(oauth):
+    run = oauth.runs["opus tool"]
+    assert run.returncode == 0, run.output
+    posts = messages_posts(run)
+    asked = [r for r in posts if r.get("reply") == "tool_use"]
+    assert len(asked) == 1, [(r.get("reply"), r["json"].get("model")) for r in posts]
+    answered = [r for r in posts if any(t["tool_use_id"] == asked[0]["tool_use_id"] for t in r["tool_results"])]
+    assert answered, run.output
+    [result] = [t for t in answered[0]["tool_results"] if t["tool_use_id"] == asked[0]["tool_use_id"]]
+    assert TOOL_OUTPUT in result["content"] and not result["is_error"], result
+    assert {r["json"]["model"] for r in asked + answered} == {"claude-opus-4-6"}
+    assert all(r["headers"].get("authorization") == f"Bearer {OAUTH_TOKEN}" for r in posts)
+    assert ANTHROPIC_REPLY in run.stdout, run.output
+
+
+def test_runs_reuse_the_one_proxy(oauth):
+    pids = {run.proxy_pid for run in oauth.runs.values()}
+    assert len(pids) == 1 and None not in pids, pids
+    first, *rest = oauth.runs.values()
+    assert "Starting LiteLLM proxy" in first.stderr
+    assert not [run.label for run in rest if "Starting LiteLLM proxy" in run.stderr]
+
+
+def live_lines(result) -> dict:
+    lines = {}
+    for line in result.output.splitlines():
+        match = re.search(r"(PASS|FAIL)\s+live (opus|sonnet|haiku) prompt\s+(.*)$", line)
+        if match:
+            lines[match.group(2)] = (match.group(1), match.group(3))
+    return lines
+
+
+def test_verify_live_shows_where_each_tier_went_and_passes(oauth):
+    result = oauth.verify
+    assert result.returncode == 0, result.output
+    lines = live_lines(result)
+    assert set(lines) == {"opus", "sonnet", "haiku"}, result.output
+    for tier, (provider, model_id) in OAUTH_UPSTREAM.items():
+        mark, detail = lines[tier]
+        assert mark == "PASS", detail
+        assert detail.startswith(f"-> {provider} {model_id}:"), detail
+        reply = ANTHROPIC_REPLY if provider == "anthropic" else BEDROCK_REPLY
+        assert reply in detail, detail
+    assert "FAIL" not in result.output, result.output
+    # Where the lines say each tier went is where its prompt did go.
+    anthropic, bedrock = oauth.verify_upstream
+    assert sorted(r["json"]["model"] for r in anthropic if r["path"] == "/v1/messages") == [
+        "claude-opus-4-6", "claude-sonnet-4-6"]
+    assert [r["model_id"] for r in bedrock if r.get("operation")] == [QWEN]
+
+
+# --- rollback: the all-Bedrock state ------------------------------------------------------------
+
+
+def test_rollback_restarts_the_proxy_for_the_changed_config(bedrock_phase, e2e):
+    first = bedrock_phase.runs["opus"]
+    assert first.returncode == 0, first.output
+    assert "config changed" in first.stderr, first.output
+    assert bedrock_phase.pids_before and first.proxy_pid not in bedrock_phase.pids_before
+    assert all(not alive(pid) for pid in bedrock_phase.pids_before)
+    assert {run.proxy_pid for run in bedrock_phase.runs.values()} == {first.proxy_pid}
+
+
+def test_rollback_sends_every_tier_to_bedrock_signed(bedrock_phase):
+    for tier, (_, model_id) in BEDROCK_UPSTREAM.items():
+        run = bedrock_phase.runs[tier]
+        assert run.returncode == 0, run.output
+        assert BEDROCK_REPLY in run.stdout, run.output
+        posts = converse_posts(run)
+        main = [r for r in posts if b"say hi" in r["body"]]
+        assert main, run.output
+        assert {r["model_id"] for r in main} == {model_id}
+        for record in run.bedrock:
+            assert record["sigv4_valid"], record["sigv4_error"]
+            assert record["reply"] != "error"
+            assert b"sk-ant-" not in headers_and_body(record)
+        assert not run.anthropic, [r["target"] for r in run.anthropic]
+
+
+def test_rollback_reaches_nothing_at_anthropic(bedrock_phase, e2e):
+    runs = [run for run in e2e.runs if run.label.startswith("bedrock ")]
+    assert runs and not [r for run in runs for r in run.anthropic]
+
+
+def test_rollback_claude_authenticates_to_the_proxy_with_the_master_key(bedrock_phase, e2e):
+    key = e2e.master_key()
+    for run in bedrock_phase.runs.values():
+        assert run.claude_env.get("ANTHROPIC_API_KEY") == key
+        assert "CLAUDE_CODE_OAUTH_TOKEN" not in run.claude_env
+        posts = [h for h in run.to_proxy if h["method"] == "POST" and h["target"].startswith("/v1/messages")]
+        assert posts, run.to_proxy
+        for head in posts:
+            assert head["headers"].get("x-api-key") == key
+            assert "sk-ant-" not in head["headers"].get("authorization", "")
+        for record in run.bedrock:
+            assert key.encode() not in headers_and_body(record)
+
+
+def test_verify_live_after_rollback_shows_bedrock_for_every_tier(bedrock_phase):
+    result = bedrock_phase.verify
+    assert result.returncode == 0, result.output
+    lines = live_lines(result)
+    for tier, (provider, model_id) in BEDROCK_UPSTREAM.items():
+        mark, detail = lines[tier]
+        assert mark == "PASS" and detail.startswith(f"-> {provider} {model_id}:"), detail
+        assert BEDROCK_REPLY in detail, detail
+    anthropic, bedrock = bedrock_phase.verify_upstream
+    assert not anthropic
+    assert sorted(r["model_id"] for r in bedrock if r.get("operation")) == sorted(
+        model_id for _, model_id in BEDROCK_UPSTREAM.values())
+
+
+def test_across_both_states_no_secret_or_client_header_reached_the_wrong_upstream(bedrock_phase, e2e):
+    """Every request either stand-in received in the module, verify.py's live prompts included."""
+    key = e2e.master_key().encode()
+    anthropic, bedrock = e2e.api.requests.snapshot(), e2e.bedrock.requests.snapshot()
+    assert anthropic and bedrock
+    for record in anthropic + bedrock:
+        assert key not in headers_and_body(record), record["target"]
+        assert "x-litellm-api-key" not in record["headers"]
+        assert "x-api-key" not in record["headers"]
+    for record in anthropic:
+        assert record["headers"]["authorization"] == f"Bearer {OAUTH_TOKEN}"
+    for record in bedrock:
+        assert record["sigv4_valid"], record["sigv4_error"]
+        assert b"sk-ant-" not in headers_and_body(record), record["target"]
+        assert "x-app" not in record["headers"] and "x-claude-code-session-id" not in record["headers"]
+    found = listeners(e2e.port)
+    assert found and set(found) <= LOOPBACK, found
+    assert files_holding(e2e.home, OAUTH_TOKEN.encode()) == []
+
+
+def test_teardown_stop_leaves_no_proxy(bedrock_phase, e2e):
+    """Runs last: the launcher's --stop stops the proxy the runs used."""
+    pid = e2e.proxy_pid()
+    assert pid and alive(pid)
+    done = subprocess.run([str(e2e.launcher), "--stop"], env=e2e.env(oauth=False), capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert wait_until(lambda: not alive(pid), 15), f"proxy pid {pid} still alive"
+    assert not (e2e.home / ".litellm/proxy.pid").exists()

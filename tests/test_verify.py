@@ -1,0 +1,188 @@
+"""verify.py against a sandbox HOME deployed with the local LiteLLM source stand-ins.
+
+verify.py changes nothing and prints one PASS/FAIL line per check; each broken piece fails its
+own line and the run exits non-zero. The sandbox PATH is the venv's bin dir, a one-line
+``claude`` stub, /usr/bin and /bin only: this machine's ``aws`` (a pyenv shim) would call AWS.
+The live checks (``--data live=true``) run in tests/test_end_to_end.py against the stand-ins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from tests.conftest import BIN
+
+AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+           "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+           "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+           "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+CHECKS = (
+    "LiteLLM installed from the expected source",
+    "config routes each tier as data says",
+    "launcher present, executable, syntax-valid",
+    "derived settings have the model variables",
+    "master key present and private",
+    "claude on PATH",
+    "AWS credentials available",
+    "model ids current",
+)
+LINE = re.compile(r"\b(PASS|FAIL)  (.+?)\s{2,}(.*)$")
+
+
+@pytest.fixture
+def verify_sandbox(sandbox, tmp_path):
+    """The sandbox with a stub ``claude``, a short PATH and AWS credentials in the environment."""
+    stub_dir = tmp_path / "stub-bin"
+    stub_dir.mkdir()
+    stub = stub_dir / "claude"
+    stub.write_text('#!/bin/sh\necho "2.1.197 (Claude Code)"\n')
+    stub.chmod(0o755)
+    env = {name: value for name, value in sandbox.env.items() if name not in AWS_ENV}
+    env.update(PATH=os.pathsep.join([str(BIN), str(stub_dir), "/usr/bin", "/bin"]),
+               AWS_ACCESS_KEY_ID="AKIAOPENCLAUDEVERIFY1", AWS_SECRET_ACCESS_KEY="verify/secret")
+    sandbox.env = env
+    return sandbox
+
+
+def deployed(sandbox, script="deploy.py", **data):
+    result = sandbox.pyinfra(script, data=data)
+    assert result.returncode == 0, result.output
+    return result
+
+
+def checks(result) -> dict:
+    """``{check name: (passed, detail)}`` from verify.py's table."""
+    found = {}
+    for line in result.output.splitlines():
+        match = LINE.search(line)
+        if match and match.group(2).strip() in CHECKS + ("deploy data usable",):
+            found[match.group(2).strip()] = (match.group(1) == "PASS", match.group(3).strip())
+    return found
+
+
+def failed(result) -> dict:
+    return {name: detail for name, (passed, detail) in checks(result).items() if not passed}
+
+
+def verify(sandbox, **data):
+    return sandbox.pyinfra("verify.py", data=data)
+
+
+def test_converged_sandbox_passes_every_check_and_changes_nothing(verify_sandbox):
+    deployed(verify_sandbox)
+    before = verify_sandbox.snapshot()
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode == 0, result.output
+    assert set(checks(result)) == set(CHECKS), result.output
+    assert not failed(result), result.output
+    assert "(oauth mode)" in result.output
+    assert checks(result)["AWS credentials available"][1].startswith("from AWS_ACCESS_KEY_ID")
+    assert verify_sandbox.snapshot() == before
+
+
+def test_rolled_back_sandbox_is_checked_in_bedrock_mode_and_passes(verify_sandbox):
+    deployed(verify_sandbox, "rollback.py")
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode == 0, result.output
+    assert "(bedrock mode)" in result.output
+    assert not failed(result), result.output
+
+
+def test_wrong_litellm_source_fails_its_own_line(verify_sandbox):
+    deployed(verify_sandbox, litellm_source="fork")
+
+    result = verify(verify_sandbox, litellm_source="release")
+
+    assert result.returncode != 0
+    assert list(failed(result)) == ["LiteLLM installed from the expected source"], result.output
+    detail = failed(result)["LiteLLM installed from the expected source"]
+    assert "expected" in detail and verify_sandbox.sources["release"] in detail, detail
+    assert "re-run deploy.py" in result.output
+
+
+def test_missing_launcher_fails_its_own_line(verify_sandbox):
+    deployed(verify_sandbox)
+    verify_sandbox.path(".local/bin/openClaude").unlink()
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode != 0
+    assert list(failed(result)) == ["launcher present, executable, syntax-valid"], result.output
+    assert "~/.local/bin/openClaude missing" in failed(result)["launcher present, executable, syntax-valid"]
+
+
+def test_api_key_left_in_derived_settings_fails_its_own_line(verify_sandbox):
+    deployed(verify_sandbox)
+    path = verify_sandbox.path(".openClaude/settings.json")
+    settings = json.loads(path.read_text())
+    settings["env"]["ANTHROPIC_API_KEY"] = "sk-ant-api03-left-behind"
+    path.write_text(json.dumps(settings, indent=2))
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode != 0
+    assert list(failed(result)) == ["derived settings have the model variables"], result.output
+    assert "ANTHROPIC_API_KEY is set" in failed(result)["derived settings have the model variables"]
+
+
+def test_no_aws_credentials_fails_its_own_line(verify_sandbox):
+    deployed(verify_sandbox)
+    for name in AWS_ENV:
+        verify_sandbox.env.pop(name, None)
+    assert not verify_sandbox.path(".aws").exists()
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode != 0
+    assert list(failed(result)) == ["AWS credentials available"], result.output
+    assert "no AWS environment variables or ~/.aws files" in failed(result)["AWS credentials available"]
+
+
+def test_aws_credentials_file_counts_without_aws_variables(verify_sandbox):
+    deployed(verify_sandbox)
+    for name in AWS_ENV:
+        verify_sandbox.env.pop(name, None)
+    credentials = verify_sandbox.path(".aws/credentials")
+    credentials.parent.mkdir()
+    credentials.write_text("[default]\naws_access_key_id = AKIAOPENCLAUDEVERIFY1\n"
+                           "aws_secret_access_key = verify/secret\n")
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode == 0, result.output
+    assert str(credentials) in checks(result)["AWS credentials available"][1]
+
+
+def test_missing_claude_fails_its_own_line(verify_sandbox):
+    deployed(verify_sandbox)
+    verify_sandbox.env["PATH"] = os.pathsep.join([str(BIN), "/usr/bin", "/bin"])
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode != 0
+    assert list(failed(result)) == ["claude on PATH"], result.output
+
+
+def test_each_broken_piece_fails_with_its_own_line_at_once(verify_sandbox):
+    deployed(verify_sandbox, litellm_source="fork")
+    verify_sandbox.path(".local/bin/openClaude").unlink()
+    for name in AWS_ENV:
+        verify_sandbox.env.pop(name, None)
+
+    result = verify(verify_sandbox, litellm_source="release")
+
+    assert result.returncode != 0
+    assert set(failed(result)) == {
+        "LiteLLM installed from the expected source",
+        "launcher present, executable, syntax-valid",
+        "AWS credentials available",
+    }, result.output
+    assert "openClaude: failed:" in result.output
