@@ -43,6 +43,13 @@ def parse_settings(text: str, path: str) -> dict:
         raise SettingsError(
             f"{path}: expected a JSON object at the top level, found {type(settings).__name__}"
         )
+    try:
+        json.dumps(settings, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise SettingsError(
+            f"{path}: a \\u escape gives the lone UTF-16 surrogate {error.object[error.start]!r}, "
+            "which is not valid Unicode"
+        ) from None
     env = settings.get("env")
     if env is not None and not isinstance(env, dict):
         raise SettingsError(f'{path}: "env" must be a JSON object, found {type(env).__name__}')

@@ -6,7 +6,7 @@ import posixpath
 import shlex
 from datetime import date
 
-from pyinfra import host, logger
+from pyinfra import host, logger, state
 from pyinfra.api import operation
 
 from files.openclaude_settings import SettingsError, parse_settings
@@ -36,6 +36,21 @@ def settings_problem(entry, path: str) -> str | None:
     return None
 
 
+def written_dirs(paths: dict) -> list[str]:
+    """The directories the deploy writes into and their ancestors under HOME, outermost first."""
+    found: list[str] = []
+    for directory in (
+        posixpath.dirname(paths["litellm_config"]),
+        posixpath.dirname(paths["launcher"]),
+        paths["openclaude_dir"],
+    ):
+        parts = directory.split("/")
+        for end in range(1, len(parts) + 1):
+            if "/".join(parts[:end]) not in found:
+                found.append("/".join(parts[:end]))
+    return found
+
+
 def input_problems(data: DeployData, facts: dict) -> list[str]:
     """Everything that must stop this host's deploy before it changes anything."""
     entries = facts["entries"]
@@ -44,11 +59,7 @@ def input_problems(data: DeployData, facts: dict) -> list[str]:
     problem = settings_problem(entries[paths["claude_settings"]], paths["claude_settings"])
     if problem:
         problems.append(problem + "; fix it and re-run (no file was changed)")
-    for directory in (
-        posixpath.dirname(paths["litellm_config"]),
-        posixpath.dirname(paths["launcher"]),
-        paths["openclaude_dir"],
-    ):
+    for directory in written_dirs(paths):
         if entries[directory].kind not in ("dir", "missing"):
             problems.append(
                 f"{_shown(directory)}: is a file, not a directory; move it away and re-run"
@@ -101,4 +112,8 @@ def inputs_usable(*, problems: list[str], warnings: list[str] = ()):
         host.noop("inputs are usable")
         return
     message = "\n".join(f"openClaude: {problem}" for problem in problems)
+    if not state.is_executing:
+        # Change detection (--dry, or the preview before confirming) never runs the command below.
+        for problem in problems:
+            host.log_styled(f"openClaude: {problem}", fg="red", log_func=logger.error)
     yield f"echo {shlex.quote(message)} >&2; exit 1"

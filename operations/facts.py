@@ -25,6 +25,7 @@ entry() {
     elif [ "$1" = key ]; then grep -Eq '^sk-[0-9a-f]{64}$' "$p" && body=valid || body=invalid
     fi
   elif [ -e "$p" ] || [ -L "$p" ]; then kind=other
+  elif [ -d "${p%/*}" ] && [ ! -x "${p%/*}" ]; then kind=unreadable
   fi
   printf 'entry\t%s\t%s\t%s\t%s\t%s\n' "$2" "$kind" "$target" "$mode" "$body"
 }

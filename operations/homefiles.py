@@ -17,15 +17,28 @@ from pyinfra.operations.util.files import generate_color_diff
 
 from operations.facts import Entry
 
-# Keeps differing old content as PATH.<UTC time>[.N].bak; ln never overwrites an existing backup.
+# Keeps differing old content as PATH.<UTC time>[.N].bak, a private copy created exclusively
+# (set -C never overwrites an existing backup). Not a hard link: chmod on a link would change
+# the live file's mode too.
 _BACKUP = (
     'if [ -f "$dest" ] && ! cmp -s "$tmp" "$dest"; then '
     'stamp=$(date -u +%Y%m%dT%H%M%SZ); backup="$dest.$stamp.bak"; n=0; '
-    'until ln "$dest" "$backup" 2>/dev/null; do n=$((n+1)); backup="$dest.$stamp.$n.bak"; '
+    'until (umask 077; set -C; : > "$backup") 2>/dev/null; do n=$((n+1)); '
+    'backup="$dest.$stamp.$n.bak"; '
     '[ "$n" -lt 100 ] || { echo "openClaude: cannot back up $dest" >&2; exit 1; }; done; '
-    'chmod go-rwx "$backup" 2>/dev/null || true; '
+    'cat "$dest" > "$backup" || { echo "openClaude: cannot back up $dest" >&2; exit 1; }; '
     'echo "openClaude: kept the previous $dest as $backup"; fi'
 )
+# Temp files older than this (minutes) are a killed run's leftovers, not a running one's.
+_STALE_MINUTES = 60
+
+
+def _remove_stale(directory: str, pattern: str) -> str:
+    """A command removing this user's temp files matching ``pattern`` left by killed runs."""
+    return (
+        f"find {shlex.quote(directory)} -maxdepth 1 -type f -name {shlex.quote(pattern)} "
+        f"-mmin +{_STALE_MINUTES} -exec rm -f {{}} + 2>/dev/null; "
+    )
 
 
 def _mode_text(mode: int) -> str:
@@ -77,14 +90,38 @@ def private_file(
         for line in generate_color_diff(old, content.splitlines(keepends=True)):
             logger.info("  %s", line)
 
+    if current.kind == "file" and state.is_executing:
+        host.log_styled(
+            f"openClaude: {path} differs from this deploy's version; keeping the current file "
+            "as a .bak beside it",
+            fg="yellow", log_func=logger.warning,
+        )
+
     directory, name = posixpath.split(path)
     tmp = f"{directory}/.{name}.{uuid.uuid4().hex[:12]}.tmp"
-    quoted = f"dest={shlex.quote(path)}; tmp={shlex.quote(tmp)}"
+    seen = f"{tmp}.seen"
+    quoted = f"dest={shlex.quote(path)}; tmp={shlex.quote(tmp)}; seen={shlex.quote(seen)}"
     # Created private first, so secret content never sits in a readable temp file.
-    yield StringCommand(f"{quoted}; umask 077 && : > \"$tmp\"")
-    yield FileUploadCommand(BytesIO(wanted), tmp)
     yield StringCommand(
-        f'{quoted}; chmod {_mode_text(mode)} "$tmp" && {{ {_BACKUP}; }} && mv -f "$tmp" "$dest"'
+        f'{quoted}; {_remove_stale(directory, f".{name}.*.tmp*")}umask 077 && : > "$tmp"'
+    )
+    yield FileUploadCommand(BytesIO(wanted), tmp)
+    # Replace only what this run read: another run (a rollback, say) may have written since.
+    if current.kind == "file":
+        yield StringCommand(f'{quoted}; umask 077 && : > "$seen"')
+        yield FileUploadCommand(BytesIO(current.content), seen)
+        unchanged = 'cmp -s "$seen" "$dest"; same=$?; rm -f "$seen"; [ "$same" = 0 ]'
+    elif current.kind == "missing":
+        unchanged = '[ ! -e "$dest" ] && [ ! -L "$dest" ]'
+    else:
+        unchanged = "true"
+    changed = shlex.quote(
+        f"openClaude: {path} changed after this run read it (another openClaude run?); "
+        "it was left as it is; re-run"
+    )
+    yield StringCommand(
+        f'{quoted}; if ! {{ {unchanged}; }}; then rm -f "$tmp"; echo {changed} >&2; exit 1; fi; '
+        f'chmod {_mode_text(mode)} "$tmp" && {{ {_BACKUP}; }} && mv -f "$tmp" "$dest"'
     )
 
 
@@ -166,8 +203,9 @@ def master_key(path: str, *, current: Entry):
             yield f"chmod 600 {quoted}"
         return
     # ln refuses to replace a key another run made meanwhile: the first key stays.
+    directory, name = posixpath.split(path)
     yield (
-        f"umask 077 && tmp={quoted}.$$.tmp && "
+        f"{_remove_stale(directory, f'{name}.*.tmp')}umask 077 && tmp={quoted}.$$.tmp && "
         'printf "sk-%s\\n" "$(od -An -N32 -tx1 /dev/urandom | tr -d " \\n")" > "$tmp" && '
         f'{{ ln "$tmp" {quoted} 2>/dev/null || true; }} && rm -f "$tmp"'
     )

@@ -15,7 +15,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from files.openclaude_settings import derive_file_text
-from operations.checks import input_problems, input_warnings, inputs_usable
+from operations.checks import input_problems, input_warnings, inputs_usable, written_dirs
 from operations.data import DataError, load_data
 from operations.facts import OpenClaudeHost
 from operations.homefiles import directory, master_key, private_file, symlink
@@ -64,12 +64,7 @@ def read_target(paths: dict, model_ids) -> dict:
             paths["claude_settings"],
             paths["openclaude_settings"],
         ],
-        described=[
-            paths["config_dir"],
-            paths["bin_dir"],
-            paths["openclaude_dir"],
-            paths["launcher_alias"],
-        ],
+        described=[*written_dirs(paths), paths["launcher_alias"]],
         keys=[paths["master_key_file"]],
         model_ids=model_ids,
     )

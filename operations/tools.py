@@ -94,11 +94,15 @@ def litellm_installed(requirement: str, *, facts: dict):
     uv = shlex.quote(uv_path(facts))
     wanted = shlex.quote(uv_requirement(requirement))
     yield (
+        # Staging trees of killed runs (an EXIT trap does not run on SIGKILL), after an hour.
+        'find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name "openclaude-litellm.*" -user "$(id -u)" '
+        "-mmin +60 -exec rm -rf {} + 2>/dev/null; "
         'staging=$(mktemp -d "${TMPDIR:-/tmp}/openclaude-litellm.XXXXXX") && '
         "trap 'rm -rf \"$staging\"' EXIT && "
         f'if ! UV_TOOL_DIR="$staging/tools" UV_TOOL_BIN_DIR="$staging/bin" '
         f'{uv} tool install --no-progress {wanted} > "$staging/log" 2>&1; then '
         f"echo {shlex.quote(f'openClaude: could not install LiteLLM from {requirement}; the installed LiteLLM (if any) was left in place. uv said:')} >&2; "
         'tail -n 15 "$staging/log" >&2; exit 1; fi && '
+        'rm -rf "$staging" && '
         f"{uv} tool install --no-progress --force {wanted}"
     )
