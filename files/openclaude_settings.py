@@ -25,6 +25,10 @@ REMOVED_ENV = ("CLAUDE_CODE_USE_BEDROCK", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_U
 TIER_KEYS = ("model", "opus", "sonnet", "haiku")
 
 
+JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "true/false",
+              int: "a number", float: "a number", type(None): "null"}
+
+
 class SettingsError(ValueError):
     """The user's settings file cannot be used; the message names the file and the problem."""
 
@@ -41,7 +45,7 @@ def parse_settings(text: str, path: str) -> dict:
         ) from None
     if not isinstance(settings, dict):
         raise SettingsError(
-            f"{path}: expected a JSON object at the top level, found {type(settings).__name__}"
+            f"{path}: expected a JSON object at the top level, found {JSON_TYPES[type(settings)]}"
         )
     try:
         json.dumps(settings, ensure_ascii=False).encode("utf-8")
@@ -52,7 +56,7 @@ def parse_settings(text: str, path: str) -> dict:
         ) from None
     env = settings.get("env")
     if env is not None and not isinstance(env, dict):
-        raise SettingsError(f'{path}: "env" must be a JSON object, found {type(env).__name__}')
+        raise SettingsError(f'{path}: "env" must be a JSON object, found {JSON_TYPES[type(env)]}')
     return settings
 
 

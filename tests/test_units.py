@@ -65,10 +65,12 @@ def test_missing_or_empty_settings_count_as_an_empty_object(text):
     ("text", "message"),
     [
         ('{"model": ', "s.json: invalid JSON at line 1 column 11"),
-        ("[1, 2]", "s.json: expected a JSON object at the top level, found list"),
-        ('"text"', "found str"),
-        ('{"env": "FOO=1"}', 's.json: "env" must be a JSON object, found str'),
-        ('{"env": [1]}', "found list"),
+        ("[1, 2]", "s.json: expected a JSON object at the top level, found an array"),
+        ('"text"', "found a string"),
+        ("3", "found a number"),
+        ("null", "found null"),
+        ('{"env": "FOO=1"}', 's.json: "env" must be a JSON object, found a string'),
+        ('{"env": [1]}', "found an array"),
     ],
 )
 def test_malformed_settings_are_refused_with_the_file_and_problem(text, message):
