@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 FORK_BRANCH = "fix/anthropic-oauth-token-forwarding"
 RELEASE_TAG = "v1.108.5"
 
+# Relative to today, so the lifecycle cases stay "retiring soon" and "retired" whenever tests run.
+RETIRING_SOON = (date.today() + timedelta(days=4)).isoformat()
+RETIRED = (date.today() - timedelta(days=300)).isoformat()
+
 MODEL_MAP = {
     "claude-opus-4-6": {"max_output_tokens": 128000, "deprecation_date": None},
     "claude-sonnet-4-6": {"max_output_tokens": 128000, "deprecation_date": None},
-    "claude-sonnet-4-5-20250929": {"max_output_tokens": 64000, "deprecation_date": "2026-11-30"},
-    "claude-3-opus-20240229": {"max_output_tokens": 4096, "deprecation_date": "2026-01-05"},
+    "claude-sonnet-4-5-20250929": {"max_output_tokens": 64000, "deprecation_date": RETIRING_SOON},
+    "claude-3-opus-20240229": {"max_output_tokens": 4096, "deprecation_date": RETIRED},
     "us.anthropic.claude-opus-4-6-v1": {"max_output_tokens": 128000, "deprecation_date": None},
     "us.anthropic.claude-sonnet-4-6": {"max_output_tokens": 64000, "deprecation_date": None},
     "qwen.qwen3-next-80b-a3b": {"max_output_tokens": 8000, "deprecation_date": None},

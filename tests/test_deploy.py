@@ -10,6 +10,7 @@ import yaml
 
 from operations.sources import installed_source, wanted_source
 from tests.conftest import REPO
+from tests.litellm_sources import RETIRED, RETIRING_SOON
 
 USER_SETTINGS = {
     "model": "us.anthropic.claude-opus-4-6-v1",
@@ -289,3 +290,24 @@ def test_launcher_derives_the_same_settings_as_the_deploy(sandbox):
     assert launch.returncode != 0
     assert derived.read_bytes() == by_deploy
     assert derived.stat().st_mode & 0o777 == 0o600
+
+
+def test_deploy_warns_about_retiring_unknown_and_retired_model_ids(sandbox):
+    assert sandbox.pyinfra("deploy.py").returncode == 0  # LiteLLM's map is read once installed
+    result = sandbox.pyinfra("deploy.py", data={
+        "oauth_sonnet_model": "anthropic/claude-sonnet-4-5-20250929",
+        "oauth_opus_model": "anthropic/claude-opus-4-6-20250514",
+        "oauth_haiku_model": "anthropic/claude-3-opus-20240229",
+    })
+    assert result.returncode == 0, result.output
+    assert f"claude-sonnet-4-5-20250929: retires on {RETIRING_SOON}" in result.output
+    assert "claude-opus-4-6-20250514: not in the installed LiteLLM's model map" in result.output
+    assert f"claude-3-opus-20240229: retired on {RETIRED}" in result.output
+
+
+def test_oauth_deploy_warns_when_the_token_would_go_to_a_third_party(sandbox):
+    result = sandbox.pyinfra("deploy.py", data={"anthropic_api_base": "https://llm-gateway.example"})
+    assert result.returncode == 0, result.output
+    assert "forwards the Claude plan OAuth token to that host" in result.output
+    quiet = sandbox.pyinfra("deploy.py", data={"anthropic_api_base": "http://127.0.0.1:9"})
+    assert "OAuth token" not in quiet.output

@@ -15,6 +15,7 @@ import re
 import pytest
 
 from tests.conftest import BIN
+from tests.litellm_sources import RETIRED
 
 AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
            "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
@@ -186,3 +187,16 @@ def test_each_broken_piece_fails_with_its_own_line_at_once(verify_sandbox):
         "AWS credentials available",
     }, result.output
     assert "openClaude: failed:" in result.output
+
+
+def test_a_retired_model_fails_verify_while_deploy_only_warned(verify_sandbox):
+    retired = {"oauth_haiku_model": "anthropic/claude-3-opus-20240229"}
+    deployed(verify_sandbox)
+    warned = deployed(verify_sandbox, **retired)
+    assert f"claude-3-opus-20240229: retired on {RETIRED}" in warned.output
+
+    result = verify(verify_sandbox, **retired)
+    assert result.returncode != 0
+    assert failed(result) == {
+        "model ids current": f"claude-3-opus-20240229: retired on {RETIRED}; pin a current "
+                             "model with --data"}
