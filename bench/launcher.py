@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from operations.launcher import render_launcher  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 
 FAKES = REPO / "tests" / "fakes"
 TIERS = {"model": "opus[1m]", "opus": "opus[1m]", "sonnet": "sonnet[1m]", "haiku": "haiku"}
@@ -36,12 +36,6 @@ LABELS = {
     "warm_wall": "warm start, whole launch",
     "cold_overhead": "cold start overhead",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_launcher(root: Path) -> tuple[Path, dict]:

@@ -301,7 +301,7 @@ def add_user() -> LocalUser:
 
 def remove_user(user: LocalUser) -> None:
     for _ in range(50):
-        done = subprocess.run(["userdel", "-r", user.name], capture_output=True, text=True)
+        subprocess.run(["userdel", "-r", user.name], capture_output=True, text=True)
         try:
             pwd.getpwnam(user.name)
         except KeyError:

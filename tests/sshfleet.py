@@ -46,7 +46,7 @@ Plain use::
     with SSHFleet(extra_env={"UV_CACHE_DIR": "/var/cache/uv"}) as fleet:
         fleet.start(3)
         inv = fleet.inventory_file(tmp_path / "inventory.py")
-        subprocess.run(["/tmp/venv/bin/pyinfra", "-y", str(inv), "exec", "--", "id"])
+        subprocess.run(["pyinfra", "-y", str(inv), "exec", "--", "id"])
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+from tests.processes import alive, free_port
 
 __all__ = [
     "CA_ENV_VARS",
@@ -101,13 +103,6 @@ DEFAULT_BASE_DIR = "/var/lib/sshfleet"
 
 class SSHFleetError(RuntimeError):
     pass
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A currently unused TCP port on ``host`` (nothing listens there)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- /proc
@@ -161,30 +156,20 @@ def _pids_of_uids(uids: Iterable[int]) -> list[int]:
     me = os.getpid()
     # Zombies are skipped: they cannot be killed, only reaped by their parent
     # (often PID 1 after re-parenting, which may take a while in containers).
-    return [p for p in _proc_pids() if p != me and _proc_uids(p) & wanted and _alive(p)]
-
-
-def _alive(pid: int) -> bool:
-    """True if pid exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2 :].split()[0] != "Z"
+    return [p for p in _proc_pids() if p != me and _proc_uids(p) & wanted and alive(p)]
 
 
 def _kill_pids(pids: Iterable[int], grace: float = 2.0) -> None:
     pids = list(pids)
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = [p for p in pids if _alive(p)]
+        pids = [p for p in pids if alive(p)]
         for pid in pids:
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        while time.monotonic() < deadline and any(alive(p) for p in pids):
             time.sleep(0.05)
 
 

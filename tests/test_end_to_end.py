@@ -33,6 +33,7 @@ import pytest
 
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
 from tests.conftest import BIN, SCRUBBED, Sandbox
+from tests.processes import alive, free_port
 from tests.standins.anthropic import AnthropicStandin
 from tests.standins.bedrock import VALIDATION_ERROR_TYPE, BedrockStandin
 
@@ -77,25 +78,6 @@ class ModelLimitsBedrock(BedrockStandin):
         super()._converse(exchange, record)
 CLAUDE_RUN_TIMEOUT = 240  # the first run includes the proxy's cold start
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def command_line(pid: int) -> str:

@@ -25,6 +25,7 @@ import yaml
 from operations.sources import installed_source, wanted_source
 from tests.conftest import BIN, REPO, SCRUBBED, Result, grand_total
 from tests.litellm_sources import make_sources
+from tests.processes import alive
 from tests.sshfleet import SSHD, SSHFleet
 
 HOSTS = ("dev1", "dev2", "dev3")
@@ -66,14 +67,6 @@ def trust_shared_repositories(fleet: SSHFleet, name: str) -> None:
     upload-pack with those variables unset, so it has to be in the user's ~/.gitconfig.
     """
     fleet.run_as(name, "git config --global --replace-all safe.directory '*'", check=True)
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2:].split()[0] != "Z"
 
 
 def passwd_names() -> set[str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from operations.launcher import LAUNCHER_VARIABLES, TEMPLATE, render_launcher
+from tests.processes import alive, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FAKES = REPO / "tests" / "fakes"
@@ -42,12 +43,6 @@ CONFIG = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -63,18 +58,6 @@ def health(port: int) -> int | None:
         return error.code
     except OSError:
         return None
-
-
-def alive(pid: int) -> bool:
-    """Running and not a zombie (orphans may stay unreaped where PID 1 does not reap)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    state = subprocess.run(["ps", "-p", str(pid), "-o", "stat="], capture_output=True, text=True)
-    return bool(state.stdout.strip()) and not state.stdout.strip().startswith("Z")
 
 
 def command_line(pid: int) -> str:

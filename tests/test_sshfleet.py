@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import pwd
 import re
 import signal
@@ -13,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
-try:  # project root on sys.path (python -m pytest, tests/__init__.py, ...)
-    from tests.sshfleet import SSHFleet, free_port, make_ssh_fleet, ssh_fleet  # noqa: F401
-except ImportError:  # pytest "prepend" import mode puts tests/ itself on sys.path
-    from sshfleet import SSHFleet, free_port, make_ssh_fleet, ssh_fleet  # noqa: F401
+from tests.processes import alive
+from tests.sshfleet import SSHFleet
 
-PYINFRA = os.environ.get("PYINFRA_BIN", "/tmp/venv/bin/pyinfra")
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 HOST_LINE = re.compile(r"^\[(?P<host>[^\]]+)\]\s?(?P<out>.*)$")
 
 
@@ -51,14 +50,6 @@ def host_output(text: str) -> dict[str, list[str]]:
 
 def passwd_names() -> set[str]:
     return {line.split(":", 1)[0] for line in Path("/etc/passwd").read_text().splitlines()}
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2 :].split()[0] != "Z"
 
 
 def wait_for(pred, timeout: float = 10.0) -> bool:
@@ -102,7 +93,7 @@ def test_exec_reaches_each_user_with_env(make_ssh_fleet, tmp_path):
         lines = out[h["name"]]
         assert lines[0] == h["user"]
         assert f"home={h['home']}" in lines
-        assert f"uv=/var/cache/uv test" in lines
+        assert "uv=/var/cache/uv test" in lines
         if os.environ.get("SSL_CERT_FILE"):
             assert f"ssl={os.environ['SSL_CERT_FILE']}" in lines
 
