@@ -70,9 +70,9 @@ def litellm_installed(requirement: str, *, facts: dict):
     Ensure LiteLLM is a uv tool installed from ``requirement`` (official release or fork).
 
     Reads uv's receipt, not ``litellm --version`` (which takes ~18 s): same source -> nothing;
-    another source -> replaced; absent -> installed. The new source is first installed into a
-    staging tool directory, so a source that cannot be fetched or built leaves the installed
-    LiteLLM in place; the real install then runs from uv's warm cache.
+    another source -> replaced; absent -> installed, once. A replacing source is first installed
+    into a staging tool directory, so a source that cannot be fetched or built leaves the
+    installed LiteLLM in place; the real install then runs from uv's warm cache.
 
     + requirement: a uv requirement, e.g. ``litellm[proxy]==1.108.5`` or ``git+https://...@ref``
     + facts: the ``OpenClaudeHost`` fact
@@ -93,16 +93,28 @@ def litellm_installed(requirement: str, *, facts: dict):
         return
     uv = shlex.quote(uv_path(facts))
     wanted = shlex.quote(uv_requirement(requirement))
-    yield (
+    staging = (
         # Staging trees of killed runs (an EXIT trap does not run on SIGKILL), after an hour.
         'find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name "openclaude-litellm.*" -user "$(id -u)" '
         "-mmin +60 -exec rm -rf {} + 2>/dev/null; "
         'staging=$(mktemp -d "${TMPDIR:-/tmp}/openclaude-litellm.XXXXXX") && '
         "trap 'rm -rf \"$staging\"' EXIT && "
-        f'if ! UV_TOOL_DIR="$staging/tools" UV_TOOL_BIN_DIR="$staging/bin" '
-        f'{uv} tool install --no-progress {wanted} > "$staging/log" 2>&1; then '
+    )
+    failed = (
         f"echo {shlex.quote(f'openClaude: could not install LiteLLM from {requirement}; the installed LiteLLM (if any) was left in place. uv said:')} >&2; "
-        'tail -n 15 "$staging/log" >&2; exit 1; fi && '
+        'tail -n 15 "$staging/log" >&2; exit 1; fi'
+    )
+    if not facts.get("receipt"):
+        # Nothing installed, so nothing to keep in place: one install, no staging install first.
+        yield (
+            f'{staging}if ! {uv} tool install --no-progress --force {wanted} '
+            f'> "$staging/log" 2>&1; then {failed}'
+        )
+        return
+    yield (
+        f"{staging}"
+        f'if ! UV_TOOL_DIR="$staging/tools" UV_TOOL_BIN_DIR="$staging/bin" '
+        f'{uv} tool install --no-progress {wanted} > "$staging/log" 2>&1; then {failed} && '
         'rm -rf "$staging" && '
         f"{uv} tool install --no-progress --force {wanted}"
     )
