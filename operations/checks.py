@@ -11,6 +11,7 @@ from pyinfra.api import operation
 
 from files.openclaude_settings import SettingsError, parse_settings
 from operations.data import DeployData, token_leak_warning
+from operations.facts import OpenClaudeHost
 from operations.lifecycle import lifecycle_findings
 from operations.sources import wanted_source
 
@@ -82,14 +83,10 @@ def input_problems(data: DeployData, facts: dict) -> list[str]:
     return problems
 
 
-def input_warnings(data: DeployData, facts: dict) -> list[str]:
-    """What the deploy reports but does not stop for (verify.py fails on retired models)."""
-    findings = lifecycle_findings(facts.get("models") or {}, date.today())
-    warnings = [message for _, message in findings]
+def input_warnings(data: DeployData) -> list[str]:
+    """What the deploy reports but does not stop for."""
     leak = token_leak_warning(data)
-    if leak:
-        warnings.append(leak)
-    return warnings
+    return [leak] if leak else []
 
 
 @operation()
@@ -117,3 +114,29 @@ def inputs_usable(*, problems: list[str], warnings: list[str] = ()):
         for problem in problems:
             host.log_styled(f"openClaude: {problem}", fg="red", log_func=logger.error)
     yield f"echo {shlex.quote(message)} >&2; exit 1"
+
+
+@operation()
+def model_ids_current(model_ids: list[str], *, config_changes: bool):
+    """
+    Warn about upstream ids missing from the installed LiteLLM's bundled model map, retired, or
+    retiring within 30 days. Read only when the config changes (verify.py checks every time, and
+    fails a retired id), so a converged run costs nothing here.
+
+    + model_ids: the upstream ids the config routes to
+    + config_changes: whether this run writes a new config
+
+    **Example:**
+
+    .. code:: python
+
+        model_ids_current(name="Model ids are current", model_ids=["claude-opus-4-6"],
+                          config_changes=True)
+    """
+    if config_changes:
+        models = host.get_fact(OpenClaudeHost, model_ids=model_ids).get("models") or {}
+        for _, message in lifecycle_findings(models, date.today()):
+            host.log_styled(f"openClaude warning: {message}", fg="yellow", log_func=logger.warning)
+    host.noop("model ids checked against LiteLLM's model map" if config_changes
+              else "config unchanged")
+    yield from ()  # warnings only: nothing to run on the target

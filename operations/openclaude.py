@@ -15,7 +15,13 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from files.openclaude_settings import derive_file_text
-from operations.checks import input_problems, input_warnings, inputs_usable, written_dirs
+from operations.checks import (
+    input_problems,
+    input_warnings,
+    inputs_usable,
+    model_ids_current,
+    written_dirs,
+)
 from operations.data import DataError, load_data
 from operations.facts import OpenClaudeHost
 from operations.homefiles import directory, master_key, private_file, symlink
@@ -52,7 +58,7 @@ def managed_paths(paths: dict) -> dict:
     }
 
 
-def read_target(paths: dict, model_ids) -> dict:
+def read_target(paths: dict, model_ids=()) -> dict:
     """One round trip: the OpenClaudeHost fact for everything the deploy compares."""
     return host.get_fact(
         OpenClaudeHost,
@@ -80,7 +86,7 @@ def openclaude(mode: str = "oauth"):
         return
 
     paths = managed_paths(data.paths)
-    facts = read_target(paths, sorted({tier.upstream_id for tier in data.tiers}))
+    facts = read_target(paths)
     entries, home = facts["entries"], facts["home"]
 
     def at_home(key: str) -> str:
@@ -90,7 +96,7 @@ def openclaude(mode: str = "oauth"):
     inputs_usable(
         name=f"Check inputs for the {MODE_TITLES[mode]} state",
         problems=problems,
-        warnings=input_warnings(data, facts),
+        warnings=input_warnings(data),
     )
     if problems:
         return
@@ -115,11 +121,17 @@ def openclaude(mode: str = "oauth"):
         path=at_home("master_key_file"),
         current=entries[paths["master_key_file"]],
     )
+    config = config_text(data)
     private_file(
         name=f"LiteLLM routes the tiers ({MODE_TITLES[mode]})",
         path=at_home("litellm_config"),
-        content=config_text(data),
+        content=config,
         current=entries[paths["litellm_config"]],
+    )
+    model_ids_current(
+        name="Model ids are in LiteLLM's model map and not retiring",
+        model_ids=sorted({tier.upstream_id for tier in data.tiers}),
+        config_changes=entries[paths["litellm_config"]].content != config.encode("utf-8"),
     )
     private_file(
         name="Output-limit callback beside the config",
