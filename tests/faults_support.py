@@ -250,12 +250,31 @@ class LocalUser:
                 os.lchown(os.path.join(root, name), self.uid, self.gid)
         os.lchown(self.home, self.uid, self.gid)
 
+    def readable(self, path: Path) -> Path:
+        """``path``, or a copy of it under this user's base when the user cannot reach it (a
+        checkout or venv under a private directory such as /root)."""
+        if subprocess.run(["runuser", "-u", self.name, "--", "test", "-r", str(path), "-a", "-x",
+                           str(path)], capture_output=True).returncode == 0:
+            return path
+        copy = self.base / "copies" / path.name
+        if path.is_file():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
+        elif not copy.exists():
+            ignore = shutil.ignore_patterns(".git", ".venv", ".cache", "__pycache__")
+            shutil.copytree(path, copy, symlinks=True, ignore=ignore)
+        for root, dirs, _ in os.walk(self.base / "copies"):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o755)
+        os.chmod(self.base / "copies", 0o755)
+        return copy
+
     def pyinfra(self, script: str, *options: str, data: dict, path: str) -> Result:
-        """pyinfra @local as this user. /tmp/venv's python lives under /root (0700), so the
+        """pyinfra @local as this user. The venv's python may live under /root (0700), so the
         system python of the same version runs pyinfra from the venv's site-packages."""
         python = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
-        site = sysconfig.get_paths()["purelib"]
-        bootstrap = (f"import sys; sys.path.insert(0, {site!r}); sys.argv[0] = 'pyinfra'; "
+        site = self.readable(Path(sysconfig.get_paths()["purelib"]))
+        bootstrap = (f"import sys; sys.path.insert(0, {str(site)!r}); sys.argv[0] = 'pyinfra'; "
                      "from pyinfra_cli.main import main; sys.exit(main())")
         confirm = [] if "--dry" in options else ["-y"]
         args = ["runuser", "-u", self.name, "--", "env", "-i", f"HOME={self.home}",
@@ -263,8 +282,8 @@ class LocalUser:
                 python, "-c", bootstrap, "@local", script, *confirm, "--json", *options]
         for key, value in data.items():
             args += ["--data", f"{key}={value}"]
-        completed = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300,
-                                   stdin=subprocess.DEVNULL)
+        completed = subprocess.run(args, cwd=self.readable(REPO), capture_output=True, text=True,
+                                   timeout=300, stdin=subprocess.DEVNULL)
         return Result(completed.returncode, completed.stdout, completed.stderr,
                       **grand_total(completed.stdout))
 

@@ -307,7 +307,7 @@ def test_unreadable_user_settings(local_user, litellm_sources, uv_cache, blocked
     write(sandbox, USER_SETTINGS, SETTINGS)
     assert sandbox.pyinfra("deploy.py").returncode == 0  # the state, made by root for the user
     user.chown_home()
-    user_bin = tool_bin(user.base / "bin", tools=(), extra={"uv": BIN / "uv"})
+    user_bin = tool_bin(user.base / "bin", tools=(), extra={"uv": user.readable(BIN / "uv")})
     path = f"{user_bin}:{SYSTEM_PATH}"
     sandbox.path(blocked).chmod(0o000)
     before = sandbox.snapshot()
