@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import subprocess
@@ -26,10 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from operations.launcher import render_launcher  # noqa: E402
-from tests.processes import free_port  # noqa: E402
+from tests.fake_launcher import fake_home  # noqa: E402
 
-FAKES = REPO / "tests" / "fakes"
-TIERS = {"model": "opus[1m]", "opus": "opus[1m]", "sonnet": "sonnet[1m]", "haiku": "haiku"}
 GOALS = {"warm_to_claude": 0.3, "warm_wall": 0.3, "cold_overhead": 0.5}
 LABELS = {
     "warm_to_claude": "warm start, launch to claude",
@@ -40,42 +37,11 @@ LABELS = {
 
 def make_launcher(root: Path) -> tuple[Path, dict]:
     """A rendered launcher in a temporary home, and the environment to run it with."""
-    home = root / "home"
-    for directory in (".claude", ".litellm", ".openClaude"):
-        (home / directory).mkdir(parents=True)
-    (root / "records").mkdir()
-    (home / ".litellm" / "config.yaml").write_text("model_list: []\n")
-    key_file = home / ".litellm" / "master.key"
-    key_file.write_text("sk-openclaude-bench\n")
-    key_file.chmod(0o600)
-    (home / ".claude" / "settings.json").write_text('{"env": {"FOO": "bar"}}\n')
-    values = {
-        "OPENCLAUDE_MODE": "oauth",
-        "LITELLM_BIN": str(FAKES / "litellm"),
-        "LAUNCHER_PYTHON": sys.executable,
-        "SETTINGS_SCRIPT": str(REPO / "files" / "openclaude_settings.py"),
-        "SETTINGS_TIERS": json.dumps(TIERS),
-        "CLAUDE_SETTINGS": str(home / ".claude" / "settings.json"),
-        "OPENCLAUDE_DIR": str(home / ".openClaude"),
-        "LITELLM_CONFIG": str(home / ".litellm" / "config.yaml"),
-        "LITELLM_PORT": str(free_port()),
-        "MASTER_KEY_FILE": str(key_file),
-        "PROXY_LOG": str(home / ".litellm" / "proxy.log"),
-        "PROXY_PID_FILE": str(home / ".litellm" / "proxy.pid"),
-        "HEALTH_TIMEOUT": "30",
-        "CLAUDE_BIN": str(FAKES / "claude"),
-    }
+    values, env = fake_home(root / "home", root / "records", config="model_list: []\n",
+                            master_key="sk-openclaude-bench", health_timeout=30)
     launcher = root / "openClaude"
     launcher.write_text(render_launcher(values))
     launcher.chmod(0o755)
-    env = {
-        # The fakes' `env python3` finds this interpreter first (a pyenv shim adds ~0.1 s).
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
-        "FAKE_RECORD_DIR": str(root / "records"),
-    }
     return launcher, env
 
 

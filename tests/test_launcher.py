@@ -24,18 +24,10 @@ from pathlib import Path
 import pytest
 
 from operations.launcher import LAUNCHER_VARIABLES, TEMPLATE, render_launcher
-from tests.processes import alive, free_port
+from tests.fake_launcher import FAKES, TIERS, fake_home
+from tests.processes import alive
 
-REPO = Path(__file__).resolve().parent.parent
-FAKES = REPO / "tests" / "fakes"
-SETTINGS_SCRIPT = REPO / "files" / "openclaude_settings.py"
 MASTER_KEY = "sk-openclaude-test-2f9c1d7e"
-TIERS = {
-    "model": "claude-opus-4-6[1m]",
-    "opus": "claude-opus-4-6[1m]",
-    "sonnet": "claude-sonnet-4-6[1m]",
-    "haiku": "qwen-3-coder",
-}
 CONFIG = (
     "model_list:\n"
     "  - model_name: claude-opus-4-6\n"
@@ -150,41 +142,10 @@ class Launcher:
 def launcher(tmp_path):
     # A quote and a space in every path: the rendered values must survive the shell.
     home = tmp_path / "o'claude home"
-    for directory in (".claude", ".litellm", ".openClaude"):
-        (home / directory).mkdir(parents=True)
-    (tmp_path / "records").mkdir()
-    (home / ".litellm" / "config.yaml").write_text(CONFIG)
-    key_file = home / ".litellm" / "master.key"
-    key_file.write_text(MASTER_KEY + "\n")
-    key_file.chmod(0o600)
-    (home / ".claude" / "settings.json").write_text(json.dumps({"env": {"FOO": "bar"}}))
-    values = {
-        "OPENCLAUDE_MODE": "oauth",
-        "LITELLM_BIN": str(FAKES / "litellm"),
-        "LAUNCHER_PYTHON": sys.executable,
-        "SETTINGS_SCRIPT": str(SETTINGS_SCRIPT),
-        "SETTINGS_TIERS": json.dumps(TIERS),
-        "CLAUDE_SETTINGS": str(home / ".claude" / "settings.json"),
-        "OPENCLAUDE_DIR": str(home / ".openClaude"),
-        "LITELLM_CONFIG": str(home / ".litellm" / "config.yaml"),
-        "LITELLM_PORT": str(free_port()),
-        "MASTER_KEY_FILE": str(key_file),
-        "PROXY_LOG": str(home / ".litellm" / "proxy.log"),
-        "PROXY_PID_FILE": str(home / ".litellm" / "proxy.pid"),
-        "HEALTH_TIMEOUT": "20",
-        "CLAUDE_BIN": str(FAKES / "claude"),
-    }
-    env = {
-        # The fakes' `env python3` should find this interpreter first, not a slow shim.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
-        "FAKE_RECORD_DIR": str(tmp_path / "records"),
-        # Both would move the proxy off 127.0.0.1:PORT if the launcher passed them on.
-        "HOST": "0.0.0.0",
-        "PORT": "9",
-    }
+    values, env = fake_home(home, tmp_path / "records", config=CONFIG, master_key=MASTER_KEY,
+                            health_timeout=20)
+    # Both would move the proxy off 127.0.0.1:PORT if the launcher passed them on.
+    env.update(HOST="0.0.0.0", PORT="9")
     instance = Launcher(tmp_path, home, int(values["LITELLM_PORT"]), values, env)
     instance.render()
     yield instance

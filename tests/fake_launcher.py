@@ -1,0 +1,60 @@
+"""A launcher rendered into a temporary home with the fake ``litellm`` and ``claude`` (tests/fakes),
+shared by tests/test_launcher.py and bench/launcher.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from tests.processes import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+FAKES = REPO / "tests" / "fakes"
+SETTINGS_SCRIPT = REPO / "files" / "openclaude_settings.py"
+TIERS = {
+    "model": "claude-opus-4-6[1m]",
+    "opus": "claude-opus-4-6[1m]",
+    "sonnet": "claude-sonnet-4-6[1m]",
+    "haiku": "qwen-3-coder",
+}
+
+
+def fake_home(home: Path, records: Path, *, config: str, master_key: str,
+              health_timeout: int) -> tuple[dict, dict]:
+    """Make ``home`` (config, 0600 key, user settings); return the launcher values and the
+    environment to run it with (the fakes record into ``records``)."""
+    for directory in (".claude", ".litellm", ".openClaude"):
+        (home / directory).mkdir(parents=True)
+    records.mkdir()
+    (home / ".litellm" / "config.yaml").write_text(config)
+    key_file = home / ".litellm" / "master.key"
+    key_file.write_text(master_key + "\n")
+    key_file.chmod(0o600)
+    (home / ".claude" / "settings.json").write_text(json.dumps({"env": {"FOO": "bar"}}))
+    values = {
+        "OPENCLAUDE_MODE": "oauth",
+        "LITELLM_BIN": str(FAKES / "litellm"),
+        "LAUNCHER_PYTHON": sys.executable,
+        "SETTINGS_SCRIPT": str(SETTINGS_SCRIPT),
+        "SETTINGS_TIERS": json.dumps(TIERS),
+        "CLAUDE_SETTINGS": str(home / ".claude" / "settings.json"),
+        "OPENCLAUDE_DIR": str(home / ".openClaude"),
+        "LITELLM_CONFIG": str(home / ".litellm" / "config.yaml"),
+        "LITELLM_PORT": str(free_port()),
+        "MASTER_KEY_FILE": str(key_file),
+        "PROXY_LOG": str(home / ".litellm" / "proxy.log"),
+        "PROXY_PID_FILE": str(home / ".litellm" / "proxy.pid"),
+        "HEALTH_TIMEOUT": str(health_timeout),
+        "CLAUDE_BIN": str(FAKES / "claude"),
+    }
+    env = {
+        # The fakes' `env python3` finds this interpreter first (a pyenv shim adds ~0.1 s).
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+        "FAKE_RECORD_DIR": str(records),
+    }
+    return values, env
