@@ -241,9 +241,34 @@ class StandinServer:
         self.requests = RequestLog()
         self.verbose = verbose
         self._lock = threading.Lock()
+        self.tool_call_filter: Callable[[dict], bool] | None = None
+        self._tool_call: dict | None = None
+        self._tool_call_pending = False
+        self.tool_use_ids: list[str] = []  # ids of the tool-use blocks answered so far
         self._bind = (host, port)
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    # -- one armed tool call ---------------------------------------------
+    @property
+    def tool_call(self) -> dict | None:
+        return self._tool_call
+
+    @tool_call.setter
+    def tool_call(self, value: dict | None) -> None:
+        with self._lock:
+            self._tool_call = copy.deepcopy(value)
+            self._tool_call_pending = value is not None
+
+    def _take_tool_call(self, body: dict, tool_results: list) -> dict | None:
+        """The armed tool call, once, for a request without tool results that passes the filter."""
+        with self._lock:
+            if tool_results or not self._tool_call_pending:
+                return None
+            if self.tool_call_filter is not None and not self.tool_call_filter(body):
+                return None
+            self._tool_call_pending = False
+            return self._tool_call
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> StandinServer:
@@ -358,21 +383,7 @@ class AnthropicStandin(StandinServer):
     def __init__(self, *, reply_text: str = DEFAULT_REPLY_TEXT, verbose: bool = False) -> None:
         super().__init__(verbose=verbose)
         self.reply_text = reply_text
-        self.tool_call_filter: Callable[[dict], bool] | None = None
         self.send_ping = False
-        self._tool_call: dict | None = None
-        self._tool_call_pending = False
-        self.tool_use_ids: list[str] = []  # ids of the tool_use blocks answered so far
-
-    @property
-    def tool_call(self) -> dict | None:
-        return self._tool_call
-
-    @tool_call.setter
-    def tool_call(self, value: dict | None) -> None:
-        with self._lock:
-            self._tool_call = copy.deepcopy(value)
-            self._tool_call_pending = value is not None
 
     # -- routing ---------------------------------------------------------
     def _respond(self, exchange: Exchange, record: dict) -> None:
@@ -429,12 +440,7 @@ class AnthropicStandin(StandinServer):
             for block in message["content"]
             if isinstance(block, dict) and block.get("type") == "tool_result"
         ]
-        with self._lock:
-            tool_call = None
-            if not tool_results and self._tool_call_pending:
-                if self.tool_call_filter is None or self.tool_call_filter(body):
-                    tool_call = self._tool_call
-                    self._tool_call_pending = False
+        tool_call = self._take_tool_call(body, tool_results)
         stream = bool(body.get("stream", False))
         record.update(reply="tool_use" if tool_call else "text", stream=stream, tool_results=tool_results)
 

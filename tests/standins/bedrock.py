@@ -25,7 +25,6 @@ and, for the two model operations once authorised:
 from __future__ import annotations
 
 import binascii
-import copy
 import datetime as dt
 import hashlib
 import hmac
@@ -34,7 +33,7 @@ import re
 import struct
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .anthropic import Exchange, StandinServer, estimate_tokens, random_id
@@ -272,20 +271,6 @@ class BedrockStandin(StandinServer):
         self.session_token = session_token
         self.output_limit = output_limit
         self.reply_text = reply_text
-        self.tool_call_filter: Callable[[dict], bool] | None = None
-        self._tool_call: dict | None = None
-        self._tool_call_pending = False
-        self.tool_use_ids: list[str] = []
-
-    @property
-    def tool_call(self) -> dict | None:
-        return self._tool_call
-
-    @tool_call.setter
-    def tool_call(self, value: dict | None) -> None:
-        with self._lock:
-            self._tool_call = copy.deepcopy(value)
-            self._tool_call_pending = value is not None
 
     @property
     def endpoint_host(self) -> str:
@@ -352,12 +337,7 @@ class BedrockStandin(StandinServer):
             for block in message.get("content") or []
             if isinstance(block, dict) and isinstance(block.get("toolResult"), dict)
         ]
-        with self._lock:
-            tool_call = None
-            if not tool_results and self._tool_call_pending:
-                if self.tool_call_filter is None or self.tool_call_filter(body):
-                    tool_call = self._tool_call
-                    self._tool_call_pending = False
+        tool_call = self._take_tool_call(body, tool_results)
         record.update(reply="tool_use" if tool_call else "text", tool_results=tool_results)
 
         input_text = "\n".join(
