@@ -8,7 +8,6 @@ import json
 import os
 import pwd
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import BIN, REPO, Result, Sandbox, grand_total
+from tests.processes import add_local_user
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What the target shell needs for a deploy; deliberately without uv and python3.
@@ -295,27 +295,16 @@ def system_python_available() -> bool:
 def add_user() -> LocalUser:
     base = Path(tempfile.mkdtemp(prefix="openclaude-faults-", dir="/var/tmp"))
     os.chmod(base, 0o755)
-    for _ in range(20):
-        name = f"ocf{secrets.token_hex(3)}"
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            break
-    home = base / "home"
-    command = ["useradd", "-m", "-d", str(home), "-s", "/bin/sh", "-p", "*", name]
-    for attempt in range(50):  # /etc/passwd may be locked by a concurrent useradd (exit 10)
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode == 0:
-            break
-        if done.returncode != 10 or attempt == 49:
-            shutil.rmtree(base, ignore_errors=True)
-            raise RuntimeError(f"useradd {name} failed ({done.returncode}): {done.stderr}")
-        time.sleep(0.2)
-    entry = pwd.getpwnam(name)
+    try:
+        entry = add_local_user("ocf", base)
+    except RuntimeError:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+    home = Path(entry.pw_dir)
     tmp = base / "tmp"
     tmp.mkdir()
     os.chown(tmp, entry.pw_uid, entry.pw_gid)
-    return LocalUser(name, entry.pw_uid, entry.pw_gid, home, base)
+    return LocalUser(entry.pw_name, entry.pw_uid, entry.pw_gid, home, base)
 
 
 def remove_user(user: LocalUser) -> None:

@@ -1,8 +1,12 @@
-"""Process and port helpers shared by the tests and benchmarks (Linux: reads /proc)."""
+"""Process, port and local-user helpers shared by the tests and benchmarks (Linux, as root)."""
 
 from __future__ import annotations
 
+import pwd
+import secrets
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 
@@ -20,3 +24,27 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2:].split()[0] != "Z"
+
+
+def add_local_user(prefix: str, homes: Path, *, shell: str = "/bin/sh",
+                   comment: str | None = None) -> pwd.struct_passwd:
+    """A new local user with an unused random name, its home ``homes/<name>``, and no password
+    ("*": not locked, so sshd with UsePAM no still accepts its keys)."""
+    for _ in range(20):
+        name = f"{prefix}{secrets.token_hex(3)}"
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            break
+    else:
+        raise RuntimeError(f"no unused user name with prefix {prefix!r}")
+    command = ["useradd", "-m", "-d", str(homes / name), "-s", shell, "-p", "*",
+               *(["-c", comment] if comment else []), name]
+    for attempt in range(50):  # /etc/passwd may be locked by a concurrent useradd (exit 10)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode == 0:
+            return pwd.getpwnam(name)
+        if done.returncode != 10 or attempt == 49:
+            raise RuntimeError(f"useradd {name} failed ({done.returncode}): {done.stderr}")
+        time.sleep(0.2)
+    raise AssertionError("unreachable")

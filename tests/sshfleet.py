@@ -55,7 +55,6 @@ import atexit
 import os
 import pprint
 import pwd
-import secrets
 import shutil
 import signal
 import socket
@@ -65,7 +64,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from tests.processes import alive, free_port
+from tests.processes import add_local_user, alive, free_port
 
 __all__ = [
     "CA_ENV_VARS",
@@ -335,35 +334,12 @@ class SSHFleet:
 
     def _add_user(self, alias: str) -> None:
         assert self.home_dir is not None and self.authorized_keys_dir is not None
-        for _ in range(20):
-            user = f"{self.prefix}{secrets.token_hex(3)}"
-            try:
-                pwd.getpwnam(user)
-            except KeyError:
-                break
-        else:  # pragma: no cover
-            raise SSHFleetError("could not find a free user name")
-        home = self.home_dir / user
-        cmd = [
-            "useradd",
-            "-m",
-            "-d", str(home),
-            "-s", "/bin/bash",
-            # "*" = no password but NOT locked; "!" (useradd's default) makes
-            # sshd (UsePAM no) refuse even public key logins.
-            "-p", "*",
-            "-c", f"sshfleet test user ({self.tmpdir})",
-            user,
-        ]
-        # /etc/passwd may be locked by a concurrent useradd/userdel (exit 10).
-        for attempt in range(30):
-            r = subprocess.run(cmd, capture_output=True, text=True)
-            if r.returncode == 0:
-                break
-            if r.returncode != 10 or attempt == 29:
-                raise SSHFleetError(f"useradd {user} failed ({r.returncode}): {r.stderr}")
-            time.sleep(0.2)
-        pw = pwd.getpwnam(user)
+        try:
+            pw = add_local_user(self.prefix, self.home_dir, shell="/bin/bash",
+                                comment=f"sshfleet test user ({self.tmpdir})")
+        except RuntimeError as error:
+            raise SSHFleetError(str(error)) from None
+        user, home = pw.pw_name, Path(pw.pw_dir)
         self._uids.add(pw.pw_uid)
         self._hosts.append(
             {"name": alias, "user": user, "home": str(home), "port": None, "uid": pw.pw_uid}
