@@ -72,7 +72,9 @@ def litellm_installed(requirement: str, *, facts: dict):
     Reads uv's receipt, not ``litellm --version`` (which takes ~18 s): same source -> nothing;
     another source -> replaced; absent -> installed, once. A replacing source is first installed
     into a staging tool directory, so a source that cannot be fetched or built leaves the
-    installed LiteLLM in place; the real install then runs from uv's warm cache.
+    installed LiteLLM in place; the real install then runs from uv's warm cache. Both compile
+    bytecode, so the first proxy boot does not recompile LiteLLM (nor every boot, where
+    ``PYTHONDONTWRITEBYTECODE`` is set).
 
     + requirement: a uv requirement, e.g. ``litellm[proxy]==1.108.5`` or ``git+https://...@ref``
     + facts: the ``OpenClaudeHost`` fact
@@ -107,14 +109,14 @@ def litellm_installed(requirement: str, *, facts: dict):
     if not facts.get("receipt"):
         # Nothing installed, so nothing to keep in place: one install, no staging install first.
         yield (
-            f'{staging}if ! {uv} tool install --no-progress --force {wanted} '
+            f'{staging}if ! {uv} tool install --no-progress --force {wanted} --compile-bytecode '
             f'> "$staging/log" 2>&1; then {failed}'
         )
         return
     yield (
         f"{staging}"
         f'if ! UV_TOOL_DIR="$staging/tools" UV_TOOL_BIN_DIR="$staging/bin" '
-        f'{uv} tool install --no-progress {wanted} > "$staging/log" 2>&1; then {failed} && '
+        f'{uv} tool install --no-progress {wanted} --compile-bytecode > "$staging/log" 2>&1; then {failed} && '
         'rm -rf "$staging" && '
-        f"{uv} tool install --no-progress --force {wanted}"
+        f"{uv} tool install --no-progress --force {wanted} --compile-bytecode"
     )

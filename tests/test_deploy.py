@@ -191,6 +191,21 @@ def test_default_deploy_installs_the_release_and_fork_setting_the_fork(sandbox):
     assert switched.changed == 1, "only the LiteLLM install differs between the sources"
 
 
+def compiled_litellm(sandbox) -> list:
+    """The bytecode of the installed LiteLLM package's ``__init__`` (uv leaves none by default)."""
+    tool = sandbox.path(".local/share/uv/tools/litellm")
+    return sorted(tool.glob("lib/python3*/site-packages/litellm/__pycache__/__init__.*.pyc"))
+
+
+def test_litellm_is_installed_and_replaced_with_compiled_bytecode(sandbox):
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    assert compiled_litellm(sandbox), "the first install compiled no bytecode"
+    switched = sandbox.pyinfra("deploy.py", data={"litellm_source": "fork"})
+    assert switched.returncode == 0, switched.output
+    assert receipt_source(sandbox) == wanted_source(sandbox.sources["fork"])
+    assert compiled_litellm(sandbox), "the replacing install compiled no bytecode"
+
+
 def test_another_ref_of_the_same_repository_replaces_the_install(sandbox):
     from tests.litellm_sources import _git
 

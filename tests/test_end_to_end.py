@@ -501,6 +501,12 @@ def headers_and_body(record: dict) -> bytes:
     return b"\n".join(f"{name}: {value}".encode() for name, value in record["raw_headers"]) + b"\n" + record["body"]
 
 
+def test_the_deployed_litellm_ships_its_proxy_server_compiled(e2e):
+    """Compiled at install, so no boot recompiles it (even with PYTHONDONTWRITEBYTECODE set)."""
+    site = e2e.home / ".local/share/uv/tools/litellm/lib"
+    assert list(site.glob("python3*/site-packages/litellm/proxy/__pycache__/proxy_server.*.pyc"))
+
+
 # --- the mixed OAuth/Bedrock state --------------------------------------------------------------
 
 
