@@ -5,9 +5,11 @@ Defined once and used twice: the deploy imports ``derive_settings`` to render
 (with the LiteLLM tool's Python) so later edits of ``~/.claude/settings.json``
 carry over. Standard library only: it runs where only that Python exists.
 
-    python openclaude_settings.py SOURCE TARGET TIERS_JSON
+    python openclaude_settings.py SOURCE TARGET TIERS_JSON [MODE]
 
-TIERS_JSON: ``{"model": ..., "opus": ..., "sonnet": ..., "haiku": ...}``.
+TIERS_JSON: ``{"model": ..., "opus": ..., "sonnet": ..., "haiku": ...}``; MODE: ``oauth``
+(default) or ``bedrock``. In the OAuth state it prints the names of the settings it set aside
+(``DISPLACING_KEYS``, ``env.`` + ``DISPLACING_ENV``) on one line, for the launcher to report.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ REMOVED_KEYS = ("awsCredentialExport", "awsAuthRefresh")
 # and a base URL in the settings' env would take precedence and bypass it.
 REMOVED_ENV = ("CLAUDE_CODE_USE_BEDROCK", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 TIER_KEYS = ("model", "opus", "sonnet", "haiku")
+# Claude Code signs in with the subscription only when no other credential or provider is set;
+# in the OAuth state each of these would displace it (the launcher unsets the same variables).
+DISPLACING_KEYS = ("apiKeyHelper",)
+DISPLACING_ENV = (
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_API_KEY",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_USE_FOUNDRY",
+)
 
 
 JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "true/false",
@@ -60,11 +72,24 @@ def parse_settings(text: str, path: str) -> dict:
     return settings
 
 
-def derive_settings(source: dict, tiers: dict) -> dict:
-    """The plan's transform: set the model and tier variables, drop the Bedrock/API-key keys."""
-    derived = {key: value for key, value in source.items() if key not in REMOVED_KEYS}
+def displacing_settings(source: dict) -> list[str]:
+    """The names of the settings in ``source`` that would displace the subscription sign-in."""
+    env = source.get("env") or {}
+    return [key for key in DISPLACING_KEYS if key in source] + [
+        f"env.{key}" for key in DISPLACING_ENV if key in env
+    ]
+
+
+def derive_settings(source: dict, tiers: dict, mode: str = "oauth") -> dict:
+    """The plan's transform: set the model and tier variables, drop the Bedrock/API-key keys;
+    in the OAuth state also every credential that would displace the subscription."""
+    removed_keys, removed_env = REMOVED_KEYS, REMOVED_ENV
+    if mode == "oauth":
+        removed_keys += DISPLACING_KEYS
+        removed_env += DISPLACING_ENV
+    derived = {key: value for key, value in source.items() if key not in removed_keys}
     env = {
-        key: value for key, value in (source.get("env") or {}).items() if key not in REMOVED_ENV
+        key: value for key, value in (source.get("env") or {}).items() if key not in removed_env
     }
     env["ANTHROPIC_DEFAULT_OPUS_MODEL"] = tiers["opus"]
     env["ANTHROPIC_DEFAULT_SONNET_MODEL"] = tiers["sonnet"]
@@ -79,10 +104,11 @@ def render_settings(settings: dict) -> str:
     return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
 
 
-def derive_file_text(source_text: str | None, source_path: str, tiers: dict) -> str:
+def derive_file_text(source_text: str | None, source_path: str, tiers: dict,
+                     mode: str = "oauth") -> str:
     """The derived file's text from the source file's text (``None``: no source file)."""
     source = parse_settings(source_text or "", source_path)
-    return render_settings(derive_settings(source, tiers))
+    return render_settings(derive_settings(source, tiers, mode))
 
 
 def write_private(path: str, text: str) -> bool:
@@ -114,10 +140,11 @@ def write_private(path: str, text: str) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 4:
-        print("usage: openclaude_settings.py SOURCE TARGET TIERS_JSON", file=sys.stderr)
+    if len(argv) not in (4, 5):
+        print("usage: openclaude_settings.py SOURCE TARGET TIERS_JSON [MODE]", file=sys.stderr)
         return 2
-    source_path, target_path, tiers_json = argv[1:]
+    source_path, target_path, tiers_json = argv[1:4]
+    mode = argv[4] if len(argv) == 5 else "oauth"
     try:
         with open(source_path, encoding="utf-8") as source:
             source_text = source.read()
@@ -127,11 +154,13 @@ def main(argv: list[str]) -> int:
         print(f"openClaude: {source_path}: cannot read: {error}", file=sys.stderr)
         return 2
     try:
-        text = derive_file_text(source_text, source_path, json.loads(tiers_json))
+        source = parse_settings(source_text or "", source_path)
     except SettingsError as error:
         print(f"openClaude: {error}. Fix that file; {target_path} was left as it was.", file=sys.stderr)
         return 2
-    write_private(target_path, text)
+    write_private(target_path, render_settings(derive_settings(source, json.loads(tiers_json), mode)))
+    if mode == "oauth":
+        print(" ".join(displacing_settings(source)))
     return 0
 
 

@@ -177,6 +177,7 @@ def openclaude(mode: str = "oauth"):
             source.decode("utf-8") if source is not None else None,
             f"~/{paths['claude_settings']}",
             settings_tiers(data),
+            data.mode,
         ),
         current=entries[paths["openclaude_settings"]],
         show_diff=False,

@@ -50,14 +50,15 @@ from tests.faults_support import (
     wait_for,
 )
 
-# A token in the user's own settings: the derived file carries it, so it must never be shown.
+# A token in the user's own settings: the derived file carries it (under a name the OAuth state
+# keeps; ANTHROPIC_AUTH_TOKEN is left out there), so it must never be shown.
 USER_TOKEN = "sk-ant-oat01-FAULTS-TEST-TOKEN-0123456789abcdef"
 SETTINGS = {
     "model": "us.anthropic.claude-opus-4-6-v1",
     "awsAuthRefresh": "aws sso login",
     "permissions": {"allow": ["Bash(git status)"]},
     "env": {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_PROFILE": "work",
-            "ANTHROPIC_AUTH_TOKEN": USER_TOKEN},
+            "ANTHROPIC_AUTH_TOKEN": USER_TOKEN, "NPM_TOKEN": USER_TOKEN},
 }
 TIERS = {"model": "claude-opus-4-6[1m]", "opus": "claude-opus-4-6[1m]",
          "sonnet": "claude-sonnet-4-6[1m]", "haiku": "qwen-3-coder"}

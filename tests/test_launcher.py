@@ -386,12 +386,63 @@ def test_oauth_hand_over_sends_the_proxy_key_as_a_header_and_no_api_key(launcher
     [claude] = launcher.recorded("claude")
     env = claude["env"]
     assert "ANTHROPIC_API_KEY" not in env
-    assert env["ANTHROPIC_AUTH_TOKEN"] == "user-token"
+    assert "ANTHROPIC_AUTH_TOKEN" not in env
     assert env["ANTHROPIC_CUSTOM_HEADERS"] == f"X-Team: blue\nx-litellm-api-key: Bearer {MASTER_KEY}"
     assert env["CLAUDE_CONFIG_DIR"] == launcher.values["OPENCLAUDE_DIR"]
     assert env["ANTHROPIC_BASE_URL"] == f"http://127.0.0.1:{launcher.port}"
     assert "LITELLM_MASTER_KEY" not in env
     assert "CLAUDE_CODE_USE_BEDROCK" not in env
+
+
+DISPLACING_SHELL = {"ANTHROPIC_AUTH_TOKEN": "gw-token-value", "ANTHROPIC_API_KEY": "sk-ant-api-value",
+                    "CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_VERTEX": "1",
+                    "CLAUDE_CODE_USE_FOUNDRY": "1"}
+
+
+def test_oauth_launch_sets_aside_every_displacing_credential_and_names_it_once(launcher):
+    launcher.user_settings.write_text(json.dumps({
+        "apiKeyHelper": "echo helper-secret",
+        "env": {"FOO": "bar", "ANTHROPIC_AUTH_TOKEN": "settings-token-value",
+                "CLAUDE_CODE_USE_VERTEX": "1"},
+    }))
+
+    result = launcher.run(**DISPLACING_SHELL)
+
+    assert result.returncode == 0, result.stderr
+    env = launcher.recorded("claude")[0]["env"]
+    assert not set(DISPLACING_SHELL) & set(env)
+    derived = json.loads(launcher.derived_settings.read_text())
+    assert "apiKeyHelper" not in derived
+    assert set(derived["env"]) & {"ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_VERTEX"} == set()
+    [line] = [line for line in result.stderr.splitlines() if "set aside" in line]
+    assert line == (
+        "openClaude: set aside so Claude Code uses your subscription sign-in: apiKeyHelper "
+        f"env.ANTHROPIC_AUTH_TOKEN env.CLAUDE_CODE_USE_VERTEX (from {launcher.user_settings}); "
+        "ANTHROPIC_AUTH_TOKEN ANTHROPIC_API_KEY CLAUDE_CODE_USE_BEDROCK CLAUDE_CODE_USE_VERTEX "
+        "CLAUDE_CODE_USE_FOUNDRY (from the shell)."
+    )
+    for value in ("helper-secret", "settings-token-value", *DISPLACING_SHELL.values()):
+        assert value == "1" or value not in result.stderr + result.stdout
+
+
+def test_oauth_launch_without_displacing_credentials_says_nothing_about_them(launcher):
+    result = launcher.run()
+
+    assert result.returncode == 0, result.stderr
+    assert "set aside" not in result.stderr
+
+
+def test_bedrock_launch_leaves_the_other_credentials_as_they_were(launcher):
+    launcher.render(OPENCLAUDE_MODE="bedrock")
+    launcher.user_settings.write_text(json.dumps({"apiKeyHelper": "echo helper"}))
+
+    result = launcher.run(ANTHROPIC_AUTH_TOKEN="gw-token", CLAUDE_CODE_USE_VERTEX="1")
+
+    assert result.returncode == 0, result.stderr
+    env = launcher.recorded("claude")[0]["env"]
+    assert env["ANTHROPIC_AUTH_TOKEN"] == "gw-token" and env["CLAUDE_CODE_USE_VERTEX"] == "1"
+    assert json.loads(launcher.derived_settings.read_text())["apiKeyHelper"] == "echo helper"
+    assert "set aside" not in result.stderr
 
 
 def test_oauth_without_user_headers_sends_only_the_proxy_key_header(launcher):

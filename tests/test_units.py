@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from files.openclaude_settings import SettingsError, derive_file_text, derive_settings, parse_settings
+from files.openclaude_settings import (
+    SettingsError,
+    derive_file_text,
+    derive_settings,
+    displacing_settings,
+    parse_settings,
+)
 from operations.data import DataError, load_data, token_leak_warning
 from operations.lifecycle import lifecycle_findings
 from operations.openclaude import DEFAULTS
@@ -48,6 +54,42 @@ def test_transform_matches_the_plans_jq_program():
         },
     }
     assert source["env"]["ANTHROPIC_API_KEY"] == "sk-x", "the input is not modified"
+
+
+DISPLACING = {
+    "apiKeyHelper": "~/bin/gateway-key", "theme": "dark",
+    "env": {"ANTHROPIC_AUTH_TOKEN": "gw-token", "ANTHROPIC_API_KEY": "sk-x",
+            "CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_VERTEX": "1",
+            "CLAUDE_CODE_USE_FOUNDRY": "1", "AWS_PROFILE": "p"},
+}
+
+
+def test_oauth_transform_leaves_out_every_credential_that_displaces_the_subscription():
+    derived = derive_settings(DISPLACING, TIERS, "oauth")
+
+    assert "apiKeyHelper" not in derived
+    assert derived["theme"] == "dark"
+    assert set(derived["env"]) == {"AWS_PROFILE", "ANTHROPIC_DEFAULT_OPUS_MODEL",
+                                   "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_SMALL_FAST_MODEL",
+                                   "ANTHROPIC_DEFAULT_HAIKU_MODEL"}
+    assert DISPLACING["apiKeyHelper"] and DISPLACING["env"]["ANTHROPIC_AUTH_TOKEN"], "input kept"
+
+
+def test_bedrock_transform_is_the_plans_and_keeps_the_other_credentials():
+    derived = derive_settings(DISPLACING, TIERS, "bedrock")
+
+    assert derived["apiKeyHelper"] == "~/bin/gateway-key"
+    assert {"ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY"} <= set(derived["env"])
+    assert "ANTHROPIC_API_KEY" not in derived["env"] and "CLAUDE_CODE_USE_BEDROCK" not in derived["env"]
+
+
+def test_displacing_settings_are_named_without_their_values():
+    names = displacing_settings(DISPLACING)
+
+    assert names == ["apiKeyHelper", "env.ANTHROPIC_AUTH_TOKEN", "env.ANTHROPIC_API_KEY",
+                     "env.CLAUDE_CODE_USE_BEDROCK", "env.CLAUDE_CODE_USE_VERTEX",
+                     "env.CLAUDE_CODE_USE_FOUNDRY"]
+    assert displacing_settings({"env": {"AWS_PROFILE": "p"}}) == []
 
 
 def test_transform_keeps_the_users_key_order_and_unicode():
