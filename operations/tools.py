@@ -7,7 +7,7 @@ import shlex
 from pyinfra import host
 from pyinfra.api import operation
 
-from operations.sources import installed_source, uv_requirement, wanted_source
+from operations.sources import installed_source, uv_install_args, wanted_source
 
 UV_HOME_DIR = ".local/share/openclaude/uv"
 
@@ -94,7 +94,7 @@ def litellm_installed(requirement: str, *, facts: dict):
         host.noop(f"LiteLLM is installed from {requirement}")
         return
     uv = shlex.quote(uv_path(facts))
-    wanted = shlex.quote(uv_requirement(requirement))
+    wanted = " ".join(shlex.quote(arg) for arg in uv_install_args(requirement))
     staging = (
         # Staging trees of killed runs (an EXIT trap does not run on SIGKILL), after an hour.
         'find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name "openclaude-litellm.*" -user "$(id -u)" '

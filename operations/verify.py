@@ -96,9 +96,9 @@ def source_check(data: DeployData, facts: dict, redeploy: str) -> Check:
     if installed is None:
         return Check("LiteLLM installed from the expected source", False, "not installed", redeploy)
     if installed != wanted_source(data.litellm_requirement):
-        where = installed.git and f"{installed.git}@{installed.rev}" or str(installed.specifier)
         return Check("LiteLLM installed from the expected source", False,
-                     f"installed from {where}, expected {data.litellm_requirement}", redeploy)
+                     f"installed from {installed.describe()}, expected {data.litellm_requirement}",
+                     redeploy)
     return Check("LiteLLM installed from the expected source", True, data.litellm_requirement)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.litellm_sources import make_sources
+from tests.litellm_sources import make_local_sources, make_sources
 from tests.sshfleet import make_ssh_fleet, ssh_fleet, ssh_fleet_module  # noqa: F401  (fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,6 +26,12 @@ SCRUBBED = ("UV_TOOL_DIR", "UV_TOOL_BIN_DIR", "XDG_DATA_HOME", "XDG_BIN_HOME", "
 @pytest.fixture(scope="session")
 def litellm_sources(tmp_path_factory):
     return make_sources(tmp_path_factory.mktemp("sources"))
+
+
+@pytest.fixture(scope="session")
+def local_sources(tmp_path_factory):
+    """LiteLLM's release as a local directory and a wheel file (``directory``, ``wheel``)."""
+    return make_local_sources(tmp_path_factory.mktemp("local-sources"), BIN / "uv")
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +137,20 @@ def sandbox(tmp_path, litellm_sources, uv_cache):
         sources=litellm_sources,
         data={"litellm_release": litellm_sources["release"], "litellm_fork": litellm_sources["fork"]},
     )
+
+
+@pytest.fixture
+def uv_calls(sandbox, tmp_path):
+    """Log every uv command the sandbox's runs make: a shim first on PATH, then the real uv.
+    Returns a function giving the logged argument lines so far."""
+    shim_dir = tmp_path / "uv-shim"
+    shim_dir.mkdir()
+    log = tmp_path / "uv-calls.log"
+    shim = shim_dir / "uv"
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\nexec {BIN / "uv"} "$@"\n')
+    shim.chmod(0o755)
+    sandbox.env["PATH"] = f"{shim_dir}{os.pathsep}{sandbox.env['PATH']}"
+    return lambda: log.read_text().splitlines() if log.exists() else []
 
 
 @pytest.fixture(scope="session")

@@ -87,3 +87,12 @@ def make_sources(root: Path) -> dict:
         "fork_repo": fork,
         "release_repo": release,
     }
+
+
+def make_local_sources(root: Path, uv: Path) -> dict:
+    """A release checkout as a plain directory and as a wheel file, built by the real uv."""
+    directory = make_source(root / "checkout", flavour="release", version="1.108.5")
+    subprocess.run([str(uv), "build", "--wheel", "--out-dir", str(root / "wheels"), str(directory)],
+                   check=True, capture_output=True)
+    [wheel] = (root / "wheels").glob("litellm-*.whl")
+    return {"directory": directory, "wheel": wheel}

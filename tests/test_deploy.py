@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.server
 import json
 import os
 import subprocess
+import sys
+import threading
 
+import pytest
 import yaml
 
 from operations.sources import installed_source, wanted_source
 from tests.conftest import REPO
-from tests.litellm_sources import RETIRED, RETIRING_SOON
+from tests.litellm_sources import RELEASE_TAG, RETIRED, RETIRING_SOON
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 USER_SETTINGS = {
     "model": "us.anthropic.claude-opus-4-6-v1",
@@ -326,3 +337,74 @@ def test_oauth_deploy_warns_when_the_token_would_go_to_a_third_party(sandbox):
     assert "forwards the Claude plan OAuth token to that host" in result.output
     quiet = sandbox.pyinfra("deploy.py", data={"anthropic_api_base": "http://127.0.0.1:9"})
     assert "OAuth token" not in quiet.output
+
+
+# Local and URL sources: uv records them as `directory`, `path`, `url`, `editable` or `git`.
+
+@pytest.fixture(scope="module")
+def wheel_server(local_sources):
+    """The wheel's directory over HTTP on loopback: a `url` source, as an internal index serves it."""
+    wheels = local_sources["wheel"].parent
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(wheels))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join()
+
+
+def source_forms(local_sources, wheel_server, release_repo) -> dict:
+    """Each way a team writes a local or URL source, with the receipt key uv records it under."""
+    directory, wheel = local_sources["directory"], local_sources["wheel"]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    return {
+        "directory-url": (f"litellm[proxy] @ file://{directory}/", "directory"),
+        "directory-path": (str(directory), "directory"),
+        "wheel-url": (f"file://{wheel}", "path"),
+        "wheel-path": (f"litellm[proxy] @ file://{wheel.parent}/./{wheel.name}", "path"),
+        "http-url": (f"{wheel_server}/{wheel.name}#sha256={digest}", "url"),
+        "editable": (f"-e {directory}", "editable"),
+        "git-trailing-slash": (f"git+file://{release_repo}/@{RELEASE_TAG}", "git"),
+    }
+
+
+FORMS = ["directory-url", "directory-path", "wheel-url", "wheel-path", "http-url", "editable",
+         "git-trailing-slash"]
+
+
+def receipt_entry(sandbox) -> dict:
+    receipt = sandbox.path(".local/share/uv/tools/litellm/uv-receipt.toml").read_text()
+    return tomllib.loads(receipt)["tool"]["requirements"][0]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_local_or_url_release_converges_and_reruns_without_uv(sandbox, uv_calls, local_sources,
+                                                               wheel_server, form):
+    requirement, recorded_as = source_forms(
+        local_sources, wheel_server, sandbox.sources["release_repo"])[form]
+    first = sandbox.pyinfra("deploy.py", data={"litellm_release": requirement})
+    assert first.returncode == 0, first.output
+    assert recorded_as in receipt_entry(sandbox), receipt_entry(sandbox)
+    assert receipt_source(sandbox) == wanted_source(requirement)
+    installs = [call for call in uv_calls() if call.startswith("tool install")]
+    assert len(installs) == 1, installs
+
+    again = sandbox.pyinfra("deploy.py", data={"litellm_release": requirement})
+    assert (again.returncode, again.changed, again.errors) == (0, 0, 0), again.output
+    assert [call for call in uv_calls() if call.startswith("tool install")] == installs
+
+
+@pytest.mark.parametrize("form", ["directory-path", "wheel-url"])
+def test_a_local_fork_converges_and_reruns_without_uv(sandbox, uv_calls, local_sources,
+                                                      wheel_server, form):
+    requirement, _ = source_forms(local_sources, wheel_server, sandbox.sources["release_repo"])[form]
+    fork = {"litellm_source": "fork", "litellm_fork": requirement}
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    switched = sandbox.pyinfra("deploy.py", data=fork)
+    assert (switched.returncode, switched.changed) == (0, 1), switched.output
+    installs = [call for call in uv_calls() if call.startswith("tool install")]
+
+    again = sandbox.pyinfra("deploy.py", data=fork)
+    assert (again.returncode, again.changed, again.errors) == (0, 0, 0), again.output
+    assert [call for call in uv_calls() if call.startswith("tool install")] == installs

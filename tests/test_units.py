@@ -23,7 +23,7 @@ from operations.data import DataError, load_data, token_leak_warning
 from operations.lifecycle import lifecycle_findings
 from operations.openclaude import DEFAULTS
 from operations.render import build_config, config_text, settings_tiers
-from operations.sources import installed_source, uv_requirement, wanted_source
+from operations.sources import installed_source, uv_install_args, uv_requirement, wanted_source
 
 REPO = Path(__file__).resolve().parent.parent
 TIERS = {"model": "claude-opus-4-6[1m]", "opus": "claude-opus-4-6[1m]",
@@ -254,6 +254,76 @@ def test_bare_urls_get_the_proxy_extra():
     assert uv_requirement(url) == f"litellm[proxy] @ {url}"
     assert uv_requirement("litellm[proxy]==1.108.5") == "litellm[proxy]==1.108.5"
     assert uv_requirement(f"litellm[proxy] @ {url}") == f"litellm[proxy] @ {url}"
+
+
+def receipt_of(entry: str) -> str:
+    return f'[tool]\nrequirements = [{{ name = "litellm", extras = ["proxy"], {entry} }}]\n'
+
+
+# What uv recorded (real uv 0.13.9 receipts) -> requirements that name the same source.
+SAME_SOURCE = {
+    'directory = "/srv/litellm"': ["litellm[proxy] @ file:///srv/litellm",
+                                   "litellm[proxy] @ file:///srv/litellm/", "/srv/litellm",
+                                   "/srv/./x/../litellm/", "file:///srv/litellm"],
+    'directory = "/srv/my src"': ["litellm[proxy] @ file:///srv/my%20src", "/srv/my src"],
+    'path = "/srv/wheels/litellm-1.108.5-py3-none-any.whl"': [
+        "file:///srv/wheels/litellm-1.108.5-py3-none-any.whl",
+        "/srv/wheels/litellm-1.108.5-py3-none-any.whl",
+        "litellm[proxy] @ file:///srv/wheels//litellm-1.108.5-py3-none-any.whl#sha256=00"],
+    'url = "http://127.0.0.1:8080/litellm-1.108.5-py3-none-any.whl"': [
+        "http://127.0.0.1:8080/litellm-1.108.5-py3-none-any.whl",
+        "litellm[proxy] @ http://127.0.0.1:8080/litellm-1.108.5-py3-none-any.whl#sha256=ab"],
+    'editable = "/srv/litellm"': ["-e /srv/litellm", "--editable /srv/litellm/",
+                                  "-e litellm[proxy] @ file:///srv/litellm"],
+    'git = "file:///srv/litellm/?rev=main"': ["git+file:///srv/litellm@main",
+                                              "git+file:///srv/litellm/@main"],
+    'git = "file:///srv/litellm?subdirectory=pkg"': ["git+file:///srv/litellm#subdirectory=pkg"],
+}
+OTHER_SOURCE = {
+    'directory = "/srv/litellm"': ["/srv/litellm-other", "-e /srv/litellm",
+                                   "file:///srv/litellm/litellm-1.108.5-py3-none-any.whl",
+                                   "litellm[proxy]==1.108.5", "git+file:///srv/litellm@main",
+                                   "litellm @ file:///srv/litellm"],
+    'path = "/srv/wheels/litellm-1.108.5-py3-none-any.whl"': [
+        "/srv/wheels/litellm-1.108.4-py3-none-any.whl",
+        "http://127.0.0.1:8080/litellm-1.108.5-py3-none-any.whl"],
+    'editable = "/srv/litellm"': ["/srv/litellm"],
+    'git = "file:///srv/litellm/?rev=main"': ["git+file:///srv/litellm@other", "/srv/litellm"],
+    'git = "file:///srv/litellm?subdirectory=pkg"': ["git+file:///srv/litellm"],
+}
+
+
+@pytest.mark.parametrize("entry", SAME_SOURCE)
+def test_each_receipt_form_matches_every_spelling_of_its_source(entry):
+    installed = installed_source(receipt_of(entry))
+    for requirement in SAME_SOURCE[entry]:
+        assert installed == wanted_source(requirement), requirement
+
+
+@pytest.mark.parametrize("entry", OTHER_SOURCE)
+def test_each_receipt_form_differs_from_other_sources(entry):
+    installed = installed_source(receipt_of(entry))
+    for requirement in OTHER_SOURCE[entry]:
+        assert installed != wanted_source(requirement), requirement
+
+
+def test_installed_source_reads_as_a_requirement():
+    assert installed_source(receipt_of('directory = "/srv/litellm"')).describe() == \
+        "litellm[proxy] @ file:///srv/litellm"
+    assert installed_source(RECEIPT_FORK).describe() == (
+        "litellm @ git+https://github.com/iamadamreed/litellm.git"
+        "@fix/anthropic-oauth-token-forwarding")
+    assert installed_source(RECEIPT_RELEASE).describe() == "litellm[proxy]==1.108.5"
+    assert installed_source(receipt_of('editable = "/srv/x"')).describe() == \
+        "-e litellm[proxy] @ file:///srv/x"
+
+
+def test_editable_and_local_paths_become_uv_arguments():
+    assert uv_install_args("-e /srv/my src") == ["--editable", "litellm[proxy] @ file:///srv/my%20src"]
+    assert uv_install_args("/srv/litellm") == ["litellm[proxy] @ file:///srv/litellm"]
+    assert uv_install_args("litellm[proxy]==1.108.5") == ["litellm[proxy]==1.108.5"]
+    with pytest.raises(ValueError, match="editable"):
+        wanted_source("-e litellm[proxy]==1.108.5")
 
 
 def test_invalid_requirement_is_a_clear_value_error():

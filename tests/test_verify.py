@@ -200,3 +200,19 @@ def test_a_retired_model_fails_verify_while_deploy_only_warned(verify_sandbox):
     assert failed(result) == {
         "model ids current": f"claude-3-opus-20240229: retired on {RETIRED}; pin a current "
                              "model with --data"}
+
+
+def test_a_local_directory_source_passes_and_a_wrong_one_names_what_is_installed(
+        verify_sandbox, local_sources):
+    directory = local_sources["directory"]
+    deployed(verify_sandbox, litellm_release=f"litellm[proxy] @ file://{directory}/")
+
+    result = verify(verify_sandbox, litellm_release=str(directory))
+    assert result.returncode == 0, result.output
+    assert checks(result)["LiteLLM installed from the expected source"][0], result.output
+
+    wrong = verify(verify_sandbox, litellm_release=str(local_sources["wheel"]))
+    assert wrong.returncode != 0
+    assert failed(wrong)["LiteLLM installed from the expected source"] == (
+        f"installed from litellm[proxy] @ file://{directory}, "
+        f"expected {local_sources['wheel']}"), wrong.output
