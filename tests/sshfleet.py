@@ -41,6 +41,10 @@ Fixtures:
 a directory the fleet users can reach (pytest's ``tmp_path`` is under
 ``/tmp/pytest-of-root``, mode 0700: they cannot).
 
+``SSHFleet(rtt=0.05)`` puts a ``tests/latency_relay.py`` relay in front of sshd
+that delays each direction by half of ``rtt`` seconds: clients (the inventory,
+``known_hosts``) connect to it, as over a network with that round-trip time.
+
 Plain use::
 
     with SSHFleet(extra_env={"UV_CACHE_DIR": "/var/cache/uv"}) as fleet:
@@ -64,6 +68,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from tests.latency_relay import LatencyRelay
 from tests.processes import add_local_user, alive, free_port
 
 __all__ = [
@@ -195,6 +200,7 @@ class SSHFleet:
         log_level: str = "VERBOSE",
         forward_env: Iterable[str] = CA_ENV_VARS,
         start_timeout: float = 15.0,
+        rtt: float = 0.0,
     ):
         self.extra_env = dict(extra_env or {})
         self.prefix = prefix
@@ -204,6 +210,8 @@ class SSHFleet:
         self.log_level = log_level
         self.forward_env = tuple(forward_env)
         self.start_timeout = start_timeout
+        self.rtt = rtt
+        self.relay: LatencyRelay | None = None
 
         self.tmpdir: Path | None = None
         self.port: int | None = None
@@ -233,6 +241,11 @@ class SSHFleet:
         self.stop()
 
     # ------------------------------------------------------------ properties
+
+    @property
+    def connect_port(self) -> int | None:
+        """Where clients connect: the latency relay when ``rtt`` is set, else sshd itself."""
+        return self.relay.port if self.relay else self.port
 
     @property
     def pid(self) -> int | None:
@@ -290,6 +303,10 @@ class SSHFleet:
                 self._add_user(f"{self.alias_prefix}{i}")
             self._compute_env()
             self._start_sshd()
+            if self.rtt:
+                self.relay = LatencyRelay(self.port, self.rtt / 2).start()
+                for h in self._hosts:
+                    h["port"] = self.relay.port
             self._write_known_hosts()
         except BaseException:
             self.stop()
@@ -480,7 +497,7 @@ class SSHFleet:
     def _write_known_hosts(self) -> None:
         assert self.known_hosts is not None
         # Non-default port => OpenSSH/paramiko look the key up as "[host]:port".
-        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {self.host_key_pub}\n")
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.connect_port} {self.host_key_pub}\n")
         os.chmod(self.known_hosts, 0o644)
 
     # ------------------------------------------------------------ pyinfra inventory
@@ -490,7 +507,7 @@ class SSHFleet:
         h = self.host(name)
         return {
             "ssh_hostname": "127.0.0.1",
-            "ssh_port": self.port,
+            "ssh_port": self.connect_port,
             "ssh_user": h["user"],
             "ssh_key": str(self.client_key),
             "ssh_known_hosts_file": str(self.known_hosts),
@@ -606,6 +623,8 @@ class SSHFleet:
         except Exception:
             pass
         errors: list[str] = []
+        if self.relay is not None:
+            self.relay.stop()
 
         if self.proc is not None:
             sshd_pid = self.proc.pid

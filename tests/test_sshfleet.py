@@ -8,6 +8,7 @@ import sys
 import pwd
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -289,3 +290,19 @@ def test_two_fleets_side_by_side(make_ssh_fleet, tmp_path):
     r = pyinfra(str(inv), "exec", "--", "id -un", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert host_output(r.stderr)["dev1"] == [b.users[0]]
+
+
+def test_a_fleet_with_latency_is_reached_through_its_relay(make_ssh_fleet, tmp_path):
+    fleet = make_ssh_fleet(2, rtt=0.1)
+    assert fleet.connect_port == fleet.relay.port != fleet.port
+    assert {h["port"] for h in fleet.hosts} == {fleet.relay.port}
+    assert fleet.known_hosts.read_text().split()[0] == f"[127.0.0.1]:{fleet.relay.port}"
+    inv = fleet.inventory_file(tmp_path / "inventory.py")
+    r = pyinfra(str(inv), "exec", "--", "id -un", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = host_output(r.stderr)
+    assert {name: lines[0] for name, lines in out.items()} == {
+        h["name"]: h["user"] for h in fleet.hosts}
+    fleet.stop()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", fleet.relay.port), timeout=5)
