@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pyinfra.api import FactBase
 
 # Reads everything a converged deploy compares against, in one command (one SSH round trip).
-# Lines: "<field>\t<value>" and "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>".
+# Lines: "<field>\t<value>", "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>" and
+# "same\t<path>\t<other>" when both name one file (a symlink, or one entry on a
+# case-insensitive filesystem).
 # Secret files are described, never read: only whether they look like a LiteLLM key.
 _HOST_SCRIPT = r"""
 mode_of() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null; }
@@ -29,6 +31,7 @@ entry() {
   fi
   printf 'entry\t%s\t%s\t%s\t%s\t%s\n' "$2" "$kind" "$target" "$mode" "$body"
 }
+same() { [ "$HOME/$1" -ef "$HOME/$2" ] && printf 'same\t%s\t%s\n' "$1" "$2"; true; }
 printf 'home\t%s\n' "$HOME"
 uv=$(command -v uv 2>/dev/null || true)
 for candidate in "$HOME/.local/bin/uv" "$HOME/.cargo/bin/uv"; do
@@ -81,6 +84,7 @@ class OpenClaudeHost(FactBase):
     + described: home-relative paths described only (kind, mode, link)
     + keys: home-relative secret files: only whether each holds a LiteLLM key
     + model_ids: upstream ids to look up in the installed LiteLLM's model map (offline)
+    + same_files: home-relative (path, other) pairs: whether both name the same file (``-ef``)
 
     **Example:**
 
@@ -89,16 +93,18 @@ class OpenClaudeHost(FactBase):
         {"home": "/home/dev", "uv": "/home/dev/.local/bin/uv", "python3": "/usr/bin/python3",
          "tool_dir": "/home/dev/.local/share/uv/tools", "bin_dir": "/home/dev/.local/bin",
          "receipt": "[tool]\\nrequirements = ...", "entries": {".litellm/config.yaml": Entry(...)},
+         "same_files": {(".local/bin/openclaude", ".local/bin/openClaude")},
          "models": {"qwen.qwen3-next-80b-a3b": {"max_output_tokens": 8000,
                                                 "deprecation_date": None}}}
     """
 
-    def command(self, content=(), described=(), keys=(), model_ids=()) -> str:
+    def command(self, content=(), described=(), keys=(), model_ids=(), same_files=()) -> str:
         calls = [
             f"entry {kind} {shlex.quote(path)}"
             for kind, paths in (("content", content), ("describe", described), ("key", keys))
             for path in paths
         ]
+        calls += [f"same {shlex.quote(path)} {shlex.quote(other)}" for path, other in same_files]
         if model_ids:
             quoted = " ".join(shlex.quote(model_id) for model_id in model_ids)
             calls.append(f"models {shlex.quote(_MODEL_MAP_READER)} {quoted}")
@@ -109,7 +115,7 @@ class OpenClaudeHost(FactBase):
         return {}
 
     def process(self, output) -> dict:
-        facts: dict = {"entries": {}}
+        facts: dict = {"entries": {}, "same_files": set()}
         for line in output:
             field, _, rest = line.partition("\t")
             if field == "entry":
@@ -122,6 +128,8 @@ class OpenClaudeHost(FactBase):
                         "valid", "invalid") else None,
                     key_valid={"valid": True, "invalid": False}.get(body),
                 )
+            elif field == "same":
+                facts["same_files"].add(tuple(rest.split("\t")))
             elif field == "models":
                 facts["models"] = json.loads(rest) if rest else None
             elif field == "receipt":

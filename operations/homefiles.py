@@ -152,31 +152,51 @@ def directory(path: str, *, current: Entry, mode: int | None = None):
 
 
 @operation()
-def symlink(path: str, target: str, *, current: Entry):
+def symlink(path: str, target: str, *, current: Entry, same_file: bool = False):
     """
     Ensure ``path`` is a symlink to ``target``; anything else there is kept as a backup.
+
+    On a case-insensitive filesystem ``openclaude`` and ``openClaude`` are one directory entry:
+    a link there would replace the target with a link to itself, and moving "the other file"
+    aside would move the target. So when both names differ only in case and already name one
+    file, nothing is done. The command decides that again on the target, as the target may
+    appear only after the fact was read (the first deploy writes it just before).
 
     + path: absolute path of the link on the target
     + target: what the link points at (relative links stay relative)
     + current: the path's ``Entry`` from the ``OpenClaudeHost`` fact
+    + same_file: the fact found ``path`` and the target to be one file (``-ef``). Default False.
 
     **Example:**
 
     .. code:: python
 
         symlink(name="Lowercase alias", path="/home/dev/.local/bin/openclaude",
-                target="openClaude", current=entry)
+                target="openClaude", current=entry, same_file=False)
     """
     if current.link == target:
         host.noop(f"{path} already points at {target}")
         return
-    quoted_path = shlex.quote(path)
-    if current.kind != "missing" and not current.link:
-        yield (
-            f"mv {quoted_path} {quoted_path}.$(date -u +%Y%m%dT%H%M%SZ).bak && "
-            f"echo 'openClaude: kept the previous {path} as a .bak beside it'"
-        )
-    yield f"ln -sfn {shlex.quote(target)} {quoted_path}"
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    one_name = path.casefold() == resolved.casefold()
+    if one_name and same_file and not current.link:
+        host.noop(f"{path} is {resolved} itself (a case-insensitive filesystem)")
+        return
+    quoted = f"alias={shlex.quote(path)}; target={shlex.quote(resolved)}"
+    replace = (
+        'if [ -e "$alias" ] && [ ! -L "$alias" ]; then '
+        'mv "$alias" "$alias.$(date -u +%Y%m%dT%H%M%SZ).bak" && '
+        f"echo {shlex.quote(f'openClaude: kept the previous {path} as a .bak beside it')}; fi && "
+        f'ln -sfn {shlex.quote(target)} "$alias"'
+    )
+    if not one_name:
+        yield f"{quoted}; {replace}"
+        return
+    yield (
+        f'{quoted}; if [ ! -L "$alias" ] && [ "$alias" -ef "$target" ]; then '
+        f"echo {shlex.quote(f'openClaude: {path} is {resolved} itself (a case-insensitive filesystem); no link needed')}; "
+        f"else {replace}; fi"
+    )
 
 
 @operation()

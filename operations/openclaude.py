@@ -73,6 +73,7 @@ def read_target(paths: dict, model_ids=()) -> dict:
         described=[*written_dirs(paths), paths["launcher_alias"]],
         keys=[paths["master_key_file"]],
         model_ids=model_ids,
+        same_files=[(paths["launcher_alias"], paths["launcher"])],
     )
 
 
@@ -162,6 +163,7 @@ def openclaude(mode: str = "oauth"):
         path=at_home("launcher_alias"),
         target=posixpath.relpath(paths["launcher"], posixpath.dirname(paths["launcher_alias"])),
         current=entries[paths["launcher_alias"]],
+        same_file=(paths["launcher_alias"], paths["launcher"]) in facts["same_files"],
     )
     directory(
         name=f"~/{paths['openclaude_dir']} exists",

@@ -21,9 +21,12 @@ from operations.sources import installed_source, wanted_source
 # What the table needs beyond OpenClaudeHost, in one command. The AWS CLI check talks to AWS
 # (read-only, sts:GetCallerIdentity); without the CLI, credentials are looked for locally.
 _PROBE_SCRIPT = r"""
-launcher=$1
+launcher=$1; alias=$2
 printf 'claude\t%s\n' "$(command -v claude 2>/dev/null || { [ -x "$HOME/.local/bin/claude" ] && echo "$HOME/.local/bin/claude"; })"
 if [ -f "$launcher" ]; then bash -n "$launcher" 2>/dev/null; printf 'launcher_syntax\t%s\n' "$?"; fi
+for name in "$launcher" "$alias"; do
+  "$name" --help 2>/dev/null | grep -q '^Usage: openClaude'; printf 'runs\t%s\t%s\n' "$name" "$?"
+done
 aws_env=""
 for name in AWS_ACCESS_KEY_ID AWS_PROFILE AWS_WEB_IDENTITY_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_FULL_URI; do
   eval "value=\${$name:-}"; [ -n "$value" ] && aws_env="$aws_env $name"
@@ -43,30 +46,37 @@ true
 class VerifyProbe(FactBase):
     """
     What verify.py needs beyond the deploy's fact: ``claude`` on PATH, the launcher's syntax,
-    and where AWS credentials would come from.
+    whether the launcher and its alias each run it (``--help``), and where AWS credentials
+    would come from.
 
     + launcher: absolute path of the launcher
+    + alias: absolute path of the launcher's alias
 
     **Example:**
 
     .. code:: python
 
-        {"claude": "/usr/bin/claude", "launcher_syntax": "0", "aws_env": "AWS_PROFILE",
+        {"claude": "/usr/bin/claude", "launcher_syntax": "0",
+         "runs": {"/home/dev/.local/bin/openClaude": "0", "/home/dev/.local/bin/openclaude": "0"},
+         "aws_env": "AWS_PROFILE",
          "aws_files": ["/home/dev/.aws/config"], "aws_cli": ("0", "arn:aws:iam::1:user/dev")}
     """
 
-    def command(self, launcher: str) -> str:
-        return f"sh -c {shlex.quote(_PROBE_SCRIPT)} probe {shlex.quote(launcher)}"
+    def command(self, launcher: str, alias: str) -> str:
+        return f"sh -c {shlex.quote(_PROBE_SCRIPT)} probe {shlex.quote(launcher)} {shlex.quote(alias)}"
 
     @staticmethod
     def default() -> dict:
         return {}
 
     def process(self, output) -> dict:
-        probe: dict = {"aws_files": []}
+        probe: dict = {"aws_files": [], "runs": {}}
         for line in output:
             field, _, rest = line.partition("\t")
-            if field == "aws_file":
+            if field == "runs":
+                name, _, status = rest.rpartition("\t")
+                probe["runs"][name] = status
+            elif field == "aws_file":
                 probe["aws_files"].append(rest)
             elif field == "aws_cli":
                 status, _, identity = rest.partition("\t")
@@ -129,6 +139,20 @@ def launcher_check(facts: dict, probe: dict, path: str, redeploy: str) -> Check:
     if probe.get("launcher_syntax") != "0":
         return Check(name, False, "bash -n reports a syntax error", redeploy)
     return Check(name, True, f"~/{path}")
+
+
+def alias_check(facts: dict, probe: dict, paths: dict, home: str, redeploy: str) -> Check:
+    name = "launcher and its alias both run it"
+    launcher, alias = paths["launcher"], paths["launcher_alias"]
+    failing = [f"~/{relative}" for relative in (launcher, alias)
+               if probe["runs"].get(f"{home}/{relative}") != "0"]
+    if failing:
+        return Check(name, False, " and ".join(failing) + " did not run the launcher", redeploy)
+    if (alias, launcher) not in facts["same_files"]:
+        return Check(name, False, f"~/{alias} runs another openClaude than ~/{launcher}", redeploy)
+    entry = facts["entries"].get(alias)
+    how = f"a link to ~/{launcher}" if entry and entry.link else "one file (case-insensitive)"
+    return Check(name, True, f"~/{alias}: {how}")
 
 
 def settings_check(data: DeployData, text: str | None, path: str, redeploy: str) -> Check:
@@ -346,12 +370,14 @@ def verify():
     data = by_mode[mode]
     redeploy = "re-run " + ("deploy.py" if mode == "oauth" else "rollback.py")
     launcher = f"{facts['home']}/{paths['launcher']}"
-    probe = host.get_fact(VerifyProbe, launcher=launcher)
+    probe = host.get_fact(VerifyProbe, launcher=launcher,
+                          alias=f"{facts['home']}/{paths['launcher_alias']}")
     entries = facts["entries"]
     checks = [
         source_check(data, facts, redeploy),
         routing_check(data, _entry_text(entries, paths["litellm_config"]), redeploy),
         launcher_check(facts, probe, paths["launcher"], redeploy),
+        alias_check(facts, probe, paths, facts["home"], redeploy),
         settings_check(data, _entry_text(entries, paths["openclaude_settings"]),
                        paths["openclaude_settings"], redeploy),
         key_check(facts, paths["master_key_file"], redeploy),

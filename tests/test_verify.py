@@ -25,6 +25,7 @@ CHECKS = (
     "LiteLLM installed from the expected source",
     "config routes each tier as data says",
     "launcher present, executable, syntax-valid",
+    "launcher and its alias both run it",
     "derived settings have the model variables",
     "master key present and private",
     "claude on PATH",
@@ -116,7 +117,9 @@ def test_missing_launcher_fails_its_own_line(verify_sandbox):
     result = verify(verify_sandbox)
 
     assert result.returncode != 0
-    assert list(failed(result)) == ["launcher present, executable, syntax-valid"], result.output
+    # The alias points at the missing launcher, so it fails too.
+    assert list(failed(result)) == ["launcher present, executable, syntax-valid",
+                                    "launcher and its alias both run it"], result.output
     assert "~/.local/bin/openClaude missing" in failed(result)["launcher present, executable, syntax-valid"]
 
 
@@ -184,6 +187,7 @@ def test_each_broken_piece_fails_with_its_own_line_at_once(verify_sandbox):
     assert set(failed(result)) == {
         "LiteLLM installed from the expected source",
         "launcher present, executable, syntax-valid",
+        "launcher and its alias both run it",
         "AWS credentials available",
     }, result.output
     assert "openClaude: failed:" in result.output
