@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from operations.launcher import LAUNCHER_VARIABLES, TEMPLATE, render_launcher
+from tests.bash32 import launcher_bash  # noqa: F401  (fixture)
 from tests.fake_launcher import FAKES, TIERS, fake_home
 from tests.processes import alive
 
@@ -139,11 +140,13 @@ class Launcher:
 
 
 @pytest.fixture
-def launcher(tmp_path):
+def launcher(tmp_path, launcher_bash):
+    """Run by this machine's bash and by macOS's bash 3.2 (tests/bash32.py)."""
     # A quote and a space in every path: the rendered values must survive the shell.
     home = tmp_path / "o'claude home"
     values, env = fake_home(home, tmp_path / "records", config=CONFIG, master_key=MASTER_KEY,
                             health_timeout=20)
+    env["PATH"] = f"{launcher_bash}{os.pathsep}{env['PATH']}"
     # Both would move the proxy off 127.0.0.1:PORT if the launcher passed them on.
     env.update(HOST="0.0.0.0", PORT="9")
     instance = Launcher(tmp_path, home, int(values["LITELLM_PORT"]), values, env)
@@ -680,9 +683,18 @@ def test_launcher_template_and_rendering_are_shellcheck_clean(launcher):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_launcher_is_valid_bash(launcher):
+def test_launcher_runs_under_the_bash_under_test(launcher, launcher_bash):
+    def version(command: list) -> str:
+        return subprocess.run([*command, "-c", 'printf %s "$BASH_VERSION"'], env=launcher.env,
+                              capture_output=True, text=True, check=True).stdout
+
+    assert version(["/usr/bin/env", "bash"]) == version([str(launcher_bash / "bash")])
+
+
+def test_launcher_is_valid_bash(launcher, launcher_bash):
     for path in (TEMPLATE, launcher.path):
-        result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+        result = subprocess.run([str(launcher_bash / "bash"), "-n", str(path)],
+                                capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
 
 
@@ -708,7 +720,7 @@ def test_launcher_avoids_bash4_and_gnu_only_constructs():
         assert not re.search(pattern, code), f"files/openClaude uses {what}: {pattern}"
 
 
-def test_render_assigns_every_variable_in_order_with_shell_quoting():
+def test_render_assigns_every_variable_in_order_with_shell_quoting(launcher_bash):
     values = {name: f"value of {name}" for name in LAUNCHER_VARIABLES}
     values["SETTINGS_TIERS"] = json.dumps(TIERS)
     values["CLAUDE_SETTINGS"] = "/home/o'neil/$HOME/`date`/\"x\"\n.json"
@@ -724,7 +736,8 @@ def test_render_assigns_every_variable_in_order_with_shell_quoting():
     block += text[text.index("CLAUDE_BIN=") :].split("\n", 1)[0]
     echo = "; ".join(f'printf "%s\\0" "${name}"' for name in LAUNCHER_VARIABLES)
     shown = subprocess.run(
-        ["bash", "-c", f"{block}\n{echo}"], capture_output=True, text=True, check=True
+        [str(launcher_bash / "bash"), "-c", f"{block}\n{echo}"], capture_output=True, text=True,
+        check=True
     ).stdout
     assert shown.split("\0")[:-1] == [values[name] for name in LAUNCHER_VARIABLES]
 
