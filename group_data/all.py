@@ -19,6 +19,8 @@ anthropic_api_base = None
 bedrock_runtime_endpoint = None
 # Seconds the launcher waits for the proxy's health check.
 proxy_health_timeout = 90
+# Backups kept per replaced file (the newest); the run that adds one removes older ones.
+backups_kept = 5
 
 # Model names Claude Code sends (the settings' tier variables and the config's model_name).
 opus_model_name = "claude-opus-4-6"

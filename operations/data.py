@@ -67,6 +67,7 @@ class DeployData:
     anthropic_api_base: str | None
     bedrock_runtime_endpoint: str | None
     health_timeout: int
+    backups_kept: int
     long_context: bool
     tiers: tuple[Tier, ...]
     paths: dict[str, str]
@@ -172,6 +173,7 @@ def load_data(data, mode: str) -> DeployData:
             "bedrock_runtime_endpoint", data.get("bedrock_runtime_endpoint")
         ),
         health_timeout=_positive_int("proxy_health_timeout", _get(data, "proxy_health_timeout")),
+        backups_kept=_positive_int("backups_kept", _get(data, "backups_kept")),
         long_context=long_context,
         tiers=tuple(tiers),
         paths={key: _relative_path(key, _get(data, key)) for key in PATH_KEYS},

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pyinfra.api import FactBase
 
 # Reads everything a converged deploy compares against, in one command (one SSH round trip).
-# Lines: "<field>\t<value>", "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>" and
+# Lines: "<field>\t<value>", "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>",
 # "same\t<path>\t<other>" when both name one file (a symlink, or one entry on a
-# case-insensitive filesystem).
+# case-insensitive filesystem) and, for files whose content is read,
+# "backup\t<path>\t<name of a PATH.*.bak beside it>".
 # Secret files are described, never read: only whether they look like a LiteLLM key.
 _HOST_SCRIPT = r"""
 mode_of() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null; }
@@ -24,6 +25,9 @@ entry() {
     kind=file; mode=$(mode_of "$p")
     if [ ! -r "$p" ]; then kind=unreadable
     elif [ "$1" = content ]; then body=$(base64 < "$p" | tr -d '\n')
+      for backup in "$p".*.bak; do
+        [ -f "$backup" ] && printf 'backup\t%s\t%s\n' "$2" "${backup##*/}"
+      done
     elif [ "$1" = key ]; then grep -Eq '^sk-[0-9a-f]{64}$' "$p" && body=valid || body=invalid
     fi
   elif [ -e "$p" ] || [ -L "$p" ]; then kind=other
@@ -74,6 +78,7 @@ class Entry:
     link: str = ""  # symlink target, when the path is a symlink
     content: bytes | None = None
     key_valid: bool | None = None
+    backups: tuple[str, ...] = ()  # names of PATH.*.bak files beside it (content files only)
 
 
 class OpenClaudeHost(FactBase):
@@ -116,9 +121,13 @@ class OpenClaudeHost(FactBase):
 
     def process(self, output) -> dict:
         facts: dict = {"entries": {}, "same_files": set()}
+        backups: dict = {}
         for line in output:
             field, _, rest = line.partition("\t")
-            if field == "entry":
+            if field == "backup":
+                path, name = rest.split("\t")
+                backups.setdefault(path, []).append(name)
+            elif field == "entry":
                 path, kind, link, mode, body = rest.split("\t")
                 facts["entries"][path] = Entry(
                     kind=kind,
@@ -127,6 +136,7 @@ class OpenClaudeHost(FactBase):
                     content=base64.b64decode(body) if kind == "file" and body not in (
                         "valid", "invalid") else None,
                     key_valid={"valid": True, "invalid": False}.get(body),
+                    backups=tuple(backups.pop(path, ())),
                 )
             elif field == "same":
                 facts["same_files"].add(tuple(rest.split("\t")))

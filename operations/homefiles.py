@@ -7,6 +7,7 @@ converged run costs no further round trips, and yields commands only for what di
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 import uuid
 from io import BytesIO
@@ -27,8 +28,31 @@ _BACKUP = (
     'backup="$dest.$stamp.$n.bak"; '
     '[ "$n" -lt 100 ] || { echo "openClaude: cannot back up $dest" >&2; exit 1; }; done; '
     'cat "$dest" > "$backup" || { echo "openClaude: cannot back up $dest" >&2; exit 1; }; '
-    'echo "openClaude: kept the previous $dest as $backup"; fi'
+    'echo "openClaude: kept the previous $dest as $backup"; '
 )
+
+
+def _backup(prune: str) -> str:
+    """The backup command; ``prune`` (removing older backups) runs only once the backup exists."""
+    return f"{_BACKUP}{prune}fi"
+
+
+# PATH.<stamp>[.N].bak: the deploy's stamps end in Z (UTC), the launcher's have none.
+_BACKUP_NAME = re.compile(r"\.(\d{8}T\d{6})Z?(?:\.(\d+))?\.bak")
+
+
+def backups_beyond(name: str, backups, keep: int) -> list[str]:
+    """Which of ``name``'s backups to remove when one more is added: all but the newest
+    ``keep - 1`` existing ones, newest by (time, N), not by name (".1.bak" sorts before ".bak")."""
+    ordered = []
+    for backup in backups:
+        match = backup.startswith(name) and _BACKUP_NAME.fullmatch(backup[len(name):])
+        if match:
+            ordered.append(((match.group(1), int(match.group(2) or 0)), backup))
+    ordered.sort(reverse=True)
+    return sorted(backup for _, backup in ordered[max(keep - 1, 0):])
+
+
 # Temp files older than this (minutes) are a killed run's leftovers, not a running one's.
 _STALE_MINUTES = 60
 
@@ -53,17 +77,20 @@ def private_file(
     current: Entry,
     mode: int = 0o600,
     show_diff: bool = True,
+    backups_kept: int = 5,
 ):
     """
     Place a file atomically (temp file + rename in the same directory) with the given mode.
 
-    Content that differs from the old file's is kept as a timestamped backup beside it.
+    Content that differs from the old file's is kept as a timestamped backup beside it; the
+    run that adds one removes that file's backups beyond the newest ``backups_kept``.
 
     + path: absolute path on the target
     + content: the wanted text
     + current: the path's ``Entry`` from the ``OpenClaudeHost`` fact
     + mode: the wanted permission bits. Default 0o600.
     + show_diff: show the change with ``--diff`` (off for files that may hold secrets). Default True.
+    + backups_kept: how many backups of this file to keep (the newest). Default 5.
 
     **Example:**
 
@@ -90,17 +117,25 @@ def private_file(
         for line in generate_color_diff(old, content.splitlines(keepends=True)):
             logger.info("  %s", line)
 
+    directory, name = posixpath.split(path)
+    stale = backups_beyond(name, current.backups, backups_kept) if current.kind == "file" else []
     if current.kind == "file" and state.is_executing:
         host.log_styled(
             f"openClaude: {path} differs from this deploy's version; keeping the current file "
-            "as a .bak beside it",
+            "as a .bak beside it"
+            + (f", removing its oldest backups (keeping {backups_kept}): {', '.join(stale)}"
+               if stale else ""),
             fg="yellow", log_func=logger.warning,
         )
 
-    directory, name = posixpath.split(path)
     tmp = f"{directory}/.{name}.{uuid.uuid4().hex[:12]}.tmp"
     seen = f"{tmp}.seen"
     quoted = f"dest={shlex.quote(path)}; tmp={shlex.quote(tmp)}; seen={shlex.quote(seen)}"
+    prune = "".join(
+        f"rm -f {shlex.quote(f'{directory}/{backup}')} && "
+        f"echo {shlex.quote(f'openClaude: removed the old backup {directory}/{backup}')}; "
+        for backup in stale
+    )
     # Created private first, so secret content never sits in a readable temp file.
     yield StringCommand(
         f'{quoted}; {_remove_stale(directory, f".{name}.*.tmp*")}umask 077 && : > "$tmp"'
@@ -121,7 +156,8 @@ def private_file(
     )
     yield StringCommand(
         f'{quoted}; if ! {{ {unchanged}; }}; then rm -f "$tmp"; echo {changed} >&2; exit 1; fi; '
-        f'chmod {_mode_text(mode)} "$tmp" && {{ {_BACKUP}; }} && mv -f "$tmp" "$dest"'
+        f'chmod {_mode_text(mode)} "$tmp" && {{ {_backup(prune)}; }} && '
+        'mv -f "$tmp" "$dest"'
     )
 
 

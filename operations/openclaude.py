@@ -128,6 +128,7 @@ def openclaude(mode: str = "oauth"):
         path=at_home("litellm_config"),
         content=config,
         current=entries[paths["litellm_config"]],
+        backups_kept=data.backups_kept,
     )
     model_ids_current(
         name="Model ids are in LiteLLM's model map and not retiring",
@@ -139,6 +140,7 @@ def openclaude(mode: str = "oauth"):
         path=at_home("callbacks"),
         content=(FILES / f"{CALLBACKS_MODULE}.py").read_text(),
         current=entries[paths["callbacks"]],
+        backups_kept=data.backups_kept,
     )
 
     # Tasks 3 and 4: the launcher, and the settings transform it runs at every launch.
@@ -147,6 +149,7 @@ def openclaude(mode: str = "oauth"):
         path=at_home("settings_script"),
         content=(FILES / SETTINGS_SCRIPT).read_text(),
         current=entries[paths["settings_script"]],
+        backups_kept=data.backups_kept,
     )
     directory(name=f"~/{paths['bin_dir']} exists", path=at_home("bin_dir"),
               current=entries[paths["bin_dir"]])
@@ -157,6 +160,7 @@ def openclaude(mode: str = "oauth"):
         content=render_launcher(launcher_values(data, home, tool_dir, bin_dir)),
         current=entries[paths["launcher"]],
         mode=0o755,
+        backups_kept=data.backups_kept,
     )
     symlink(
         name=f"~/{paths['launcher_alias']} points at the launcher",
@@ -183,4 +187,5 @@ def openclaude(mode: str = "oauth"):
         ),
         current=entries[paths["openclaude_settings"]],
         show_diff=False,
+        backups_kept=data.backups_kept,
     )

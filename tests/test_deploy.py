@@ -408,3 +408,36 @@ def test_a_local_fork_converges_and_reruns_without_uv(sandbox, uv_calls, local_s
     again = sandbox.pyinfra("deploy.py", data=fork)
     assert (again.returncode, again.changed, again.errors) == (0, 0, 0), again.output
     assert [call for call in uv_calls() if call.startswith("tool install")] == installs
+
+
+def test_the_run_that_adds_a_backup_keeps_only_the_newest_per_file(sandbox):
+    write_user_settings(sandbox)
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    config_path = sandbox.path(".litellm/config.yaml")
+    # Older backups: the deploy's names (UTC, "Z", a same-second ".N") and the launcher's (no "Z").
+    old = ["config.yaml.20240101T000000Z.bak", "config.yaml.20240101T000000Z.1.bak",
+           "config.yaml.20240101T000000Z.2.bak", "config.yaml.20240102T000000.bak",
+           "config.yaml.20240103T000000Z.bak", "config.yaml.20240104T000000Z.bak"]
+    for name in old:
+        (config_path.parent / name).write_text(name)
+    mine = config_path.parent / "config.yaml.mine.bak"  # not one of ours: never touched
+    mine.write_text("mine")
+
+    result = sandbox.pyinfra("deploy.py", data={"aws_region": "eu-west-1"})
+    assert result.returncode == 0, result.output
+    kept = backups(sandbox, ".litellm/config.yaml")
+    new = [name for name in kept if name not in old and name != mine.name]
+    assert len(new) == 1, kept
+    assert sorted(kept) == sorted([*old[2:], *new, mine.name]), kept
+    assert f"removing its oldest backups (keeping 5): {old[1]}, {old[0]}" in result.output, \
+        result.output
+    assert backups(sandbox, ".local/bin/openClaude") == []  # the launcher did not change
+
+
+def test_switching_back_and_forth_keeps_backups_bounded_for_every_file(sandbox):
+    write_user_settings(sandbox)
+    for script, long_context in (("deploy.py", True), ("rollback.py", False)) * 3:
+        data = {"backups_kept": 2, "long_context": long_context}
+        assert sandbox.pyinfra(script, data=data).returncode == 0
+    for relative in (".litellm/config.yaml", ".local/bin/openClaude", ".openClaude/settings.json"):
+        assert len(backups(sandbox, relative)) == 2, (relative, backups(sandbox, relative))

@@ -394,3 +394,16 @@ def test_callback_reads_limits_from_the_config_beside_it_and_lowers_only_that_ti
     opus = asyncio.run(callbacks.output_limit.async_pre_call_hook(
         None, None, {"model": "claude-opus-4-6", "max_tokens": 64000}, "anthropic_messages"))
     assert haiku["max_tokens"] == 8000 and opus["max_tokens"] == 64000
+
+
+def test_backups_beyond_the_newest_are_chosen_by_time_then_same_second_number():
+    from operations.homefiles import backups_beyond
+
+    names = ["c.yaml.20240101T000000Z.bak", "c.yaml.20240101T000000Z.1.bak",
+             "c.yaml.20240101T000000Z.10.bak", "c.yaml.20240101T000000Z.2.bak",
+             "c.yaml.20240102T000000.bak", "c.yaml.mine.bak", "c.yaml.old.20240101T000000Z.bak"]
+    assert backups_beyond("c.yaml", names, 3) == [
+        "c.yaml.20240101T000000Z.1.bak", "c.yaml.20240101T000000Z.2.bak",
+        "c.yaml.20240101T000000Z.bak"]
+    assert backups_beyond("c.yaml", names, 6) == []
+    assert backups_beyond("c.yaml", names, 1) == sorted(names[:5])
