@@ -45,6 +45,11 @@ class SettingsError(ValueError):
     """The user's settings file cannot be used; the message names the file and the problem."""
 
 
+def settings_fix(target_path: str) -> str:
+    """What to do about a ``SettingsError``: the launcher and verify.py say the same."""
+    return f"Fix that file; {target_path} was left as it was."
+
+
 def parse_settings(text: str, path: str) -> dict:
     """The user's settings as a dict: an empty file counts as ``{}``, like a missing one."""
     if not text.strip():
@@ -156,7 +161,7 @@ def main(argv: list[str]) -> int:
     try:
         source = parse_settings(source_text or "", source_path)
     except SettingsError as error:
-        print(f"openClaude: {error}. Fix that file; {target_path} was left as it was.", file=sys.stderr)
+        print(f"openClaude: {error}. {settings_fix(target_path)}", file=sys.stderr)
         return 2
     write_private(target_path, render_settings(derive_settings(source, json.loads(tiers_json), mode)))
     if mode == "oauth":

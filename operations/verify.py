@@ -12,6 +12,8 @@ import yaml
 from pyinfra import host, logger
 from pyinfra.api import FactBase, deploy, operation
 
+from files.openclaude_settings import settings_fix
+from operations.checks import settings_problem
 from operations.data import MODES, DataError, DeployData, load_data
 from operations.lifecycle import lifecycle_findings
 from operations.openclaude import DEFAULTS, managed_paths, read_target
@@ -153,6 +155,15 @@ def alias_check(facts: dict, probe: dict, paths: dict, home: str, redeploy: str)
     entry = facts["entries"].get(alias)
     how = f"a link to ~/{launcher}" if entry and entry.link else "one file (case-insensitive)"
     return Check(name, True, f"~/{alias}: {how}")
+
+
+def user_settings_check(facts: dict, paths: dict) -> Check:
+    """The launcher's own check of ~/.claude/settings.json (parse_settings), at verify time."""
+    name = "user settings usable by the launcher"
+    problem = settings_problem(facts["entries"][paths["claude_settings"]], paths["claude_settings"])
+    if problem:
+        return Check(name, False, problem, settings_fix(f"~/{paths['openclaude_settings']}"))
+    return Check(name, True, f"~/{paths['claude_settings']}")
 
 
 def settings_check(data: DeployData, text: str | None, path: str, redeploy: str) -> Check:
@@ -378,6 +389,7 @@ def verify():
         routing_check(data, _entry_text(entries, paths["litellm_config"]), redeploy),
         launcher_check(facts, probe, paths["launcher"], redeploy),
         alias_check(facts, probe, paths, facts["home"], redeploy),
+        user_settings_check(facts, paths),
         settings_check(data, _entry_text(entries, paths["openclaude_settings"]),
                        paths["openclaude_settings"], redeploy),
         key_check(facts, paths["master_key_file"], redeploy),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -26,6 +27,7 @@ CHECKS = (
     "config routes each tier as data says",
     "launcher present, executable, syntax-valid",
     "launcher and its alias both run it",
+    "user settings usable by the launcher",
     "derived settings have the model variables",
     "master key present and private",
     "claude on PATH",
@@ -220,3 +222,25 @@ def test_a_local_directory_source_passes_and_a_wrong_one_names_what_is_installed
     assert failed(wrong)["LiteLLM installed from the expected source"] == (
         f"installed from litellm[proxy] @ file://{directory}, "
         f"expected {local_sources['wheel']}"), wrong.output
+
+
+def test_settings_the_launcher_refuses_fail_verify_with_the_launchers_message_and_fix(
+        verify_sandbox):
+    deployed(verify_sandbox)
+    settings = verify_sandbox.path(".claude/settings.json")
+    settings.parent.mkdir(exist_ok=True)
+    settings.write_text('{"model": "x",\n  "env": {"A": "1",}\n}')  # a trailing comma
+
+    launch = subprocess.run([str(verify_sandbox.path(".local/bin/openclaude")), "-p", "hi"],
+                            env=verify_sandbox.env, capture_output=True, text=True, timeout=120)
+    assert launch.returncode != 0
+    [refusal] = [line for line in launch.stderr.splitlines() if "invalid JSON" in line]
+    home = str(verify_sandbox.home)
+
+    result = verify(verify_sandbox)
+    assert result.returncode != 0
+    assert list(failed(result)) == ["user settings usable by the launcher"], result.output
+    detail = failed(result)["user settings usable by the launcher"]
+    fix = next(line for line in result.output.splitlines() if "fix: Fix that file" in line)
+    message = f"openClaude: {detail}. {fix.split('fix: ', 1)[1]}"
+    assert message == refusal.replace(home, "~"), (message, refusal)
