@@ -1,6 +1,6 @@
-"""LiteLLM callback placed beside ``~/.litellm/config.yaml`` by the openClaude deploy.
+"""LiteLLM callbacks placed beside ``~/.litellm/config.yaml`` by the openClaude deploy.
 
-Claude Code asks for 32000 output tokens on the haiku slot; Bedrock rejects any request above
+``usage_record`` writes where every request went (see ``UsageRecord``). ``output_limit``: Claude Code asks for 32000 output tokens on the haiku slot; Bedrock rejects any request above
 the model's limit, and ``max_tokens`` in a deployment does not lower the client's value. This
 lowers a request's ``max_tokens`` to its model group's ``model_info.openclaude_output_limit``
 from the config beside this file; other tiers keep the client's value.
@@ -8,9 +8,13 @@ from the config beside this file; other tiers keep the client's value.
 
 from __future__ import annotations
 
+import importlib.util
+import time
+from datetime import datetime
 from pathlib import Path
 
 import yaml
+from litellm._logging import verbose_proxy_logger
 from litellm.integrations.custom_logger import CustomLogger
 
 CONFIG = Path(__file__).with_name("config.yaml")
@@ -48,3 +52,123 @@ class OutputLimit(CustomLogger):
 
 
 output_limit = OutputLimit(output_limits(yaml.safe_load(CONFIG.read_text()) or {}))
+
+
+def _sibling(name: str):
+    """A module beside this one: LiteLLM loads callbacks by file path, not from sys.path."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+usage = _sibling("openclaude_usage")
+USAGE_FILE = str(CONFIG.with_name("usage.tsv"))
+# Why a subscription tier may fall back to Bedrock; any other 401 (an expired or revoked token)
+# must reach Claude Code, which refreshes its token or asks for /login.
+FALLBACK_REASONS = ("rate_limit", "overloaded", "server_error", "oauth_refused")
+
+
+def request_metadata(kwargs) -> dict:
+    """The router's metadata of one call (its bucket depends on the route)."""
+    params = kwargs.get("litellm_params") or {}
+    for bucket in (kwargs.get("litellm_metadata"), kwargs.get("metadata"),
+                   params.get("litellm_metadata"), params.get("metadata")):
+        if isinstance(bucket, dict) and bucket.get("model_group"):
+            return bucket
+    return {}
+
+
+def fallback_for(metadata: dict) -> str | None:
+    """The subscription tier a Bedrock fallback deployment stands in for, else None."""
+    return (metadata.get("model_info") or {}).get("openclaude_fallback_for")
+
+
+def attempt_reason(attempt: dict) -> str:
+    """The error kind of a failed attempt the router recorded (``previous_models``)."""
+    text = str(attempt.get("exception_string") or "")
+    kind = str(attempt.get("exception_type") or "")
+    if "OAuth authentication is currently not supported" in text:
+        return "oauth_refused"
+    if "overloaded" in text.lower():
+        return "overloaded"
+    return {"RateLimitError": "rate_limit", "AuthenticationError": "auth",
+            "PermissionDeniedError": "forbidden", "BadRequestError": "bad_request"}.get(
+        kind, "server_error" if "Error" in kind else "unknown")
+
+
+class TokenNotMasked(Exception):
+    """Raised on a fallback hop after a 401 that is not a policy refusal: the router then
+    answers Claude Code with Anthropic's own error."""
+
+
+class UsageRecord(CustomLogger):
+    """Appends one line per upstream request to ``usage.tsv`` (openclaude_usage's format) and
+    keeps the Bedrock fallback honest: Claude Code's headers stay off it, a token error is not
+    masked, the proxy log says which tier fell back and why."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def record(self, **fields) -> None:
+        try:
+            usage.append(self.path, usage.usage_line({"time": time.time(), **fields}))
+        except OSError as error:
+            verbose_proxy_logger.warning("openClaude: cannot record usage in %s: %s", self.path, error)
+
+    async def async_pre_call_deployment_hook(self, kwargs, call_type):
+        metadata = request_metadata(kwargs)
+        tier = fallback_for(metadata)
+        if tier is None:
+            return None
+        previous = (metadata.get("previous_models") or [{}])[-1]
+        reason = attempt_reason(previous)
+        outer_call = str(call_type).endswith("anthropic_messages")
+        if reason not in FALLBACK_REASONS:
+            if outer_call:
+                verbose_proxy_logger.warning(
+                    "openClaude: %s: Anthropic answered %s; not falling back to Bedrock (Claude Code "
+                    "refreshes its sign-in or asks for /login)", tier, reason)
+            raise TokenNotMasked(f"{tier}: {reason} is not a reason to fall back")
+        if outer_call:
+            verbose_proxy_logger.warning("openClaude: %s fell back to Bedrock (%s from Anthropic)",
+                                         tier, reason)
+        kwargs.pop("headers", None)  # Claude Code's own headers are for Anthropic only
+        return kwargs
+
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        payload = kwargs.get("standard_logging_object") or {}
+        metadata = request_metadata(kwargs)
+        tier = fallback_for(metadata)
+        previous = (metadata.get("previous_models") or [{}])[-1]
+        provider = payload.get("custom_llm_provider") or ""
+        self.record(
+            group=tier or metadata.get("model_group") or payload.get("model_group"),
+            upstream=payload.get("model") or kwargs.get("model"),
+            status=200,
+            input=payload.get("prompt_tokens"),
+            output=payload.get("completion_tokens"),
+            latency_ms=round((end_time - start_time).total_seconds() * 1000),
+            fallback=attempt_reason(previous) if tier else None,
+            cost=payload.get("response_cost") if provider == "bedrock" else None,
+        )
+
+    async def async_post_call_failure_deployment_hook(self, request_data, exception, call_type,
+                                                      fallback_depth=None):
+        # The Bedrock adapter calls completion inside anthropic_messages: count the outer call only.
+        if not str(call_type).endswith("anthropic_messages") or isinstance(exception, TokenNotMasked):
+            return
+        metadata = request_metadata(request_data)
+        status = getattr(exception, "status_code", None) or 500
+        started = getattr(request_data.get("litellm_logging_obj"), "start_time", None)
+        self.record(
+            group=fallback_for(metadata) or metadata.get("model_group"),
+            upstream=request_data.get("model"),
+            status=status,
+            error=usage.error_kind(int(status), str(exception)),
+            latency_ms=round((datetime.now() - started).total_seconds() * 1000) if started else None,
+        )
+
+
+usage_record = UsageRecord(USAGE_FILE)

@@ -37,6 +37,11 @@ bedrock_opus_model = "bedrock/converse/us.anthropic.claude-opus-4-6-v1"
 bedrock_sonnet_model = "bedrock/converse/us.anthropic.claude-sonnet-4-6"
 bedrock_haiku_model = "bedrock/converse/qwen.qwen3-next-80b-a3b"
 
+# Opt-in: when Anthropic answers an opus or sonnet request with a rate limit (429), an overload
+# (529/5xx) or the OAuth policy refusal, that tier's bedrock_*_model serves it (Bedrock bills the
+# AWS account). An expired or revoked token is never masked.
+fallback_to_bedrock = False
+
 # Output-token cap per tier (None: the client's value passes). Bedrock rejects requests above
 # the model's limit; 8000 is LiteLLM's map figure for Qwen3 Next 80B.
 opus_output_limit = None

@@ -71,6 +71,8 @@ class DeployData:
     long_context: bool
     tiers: tuple[Tier, ...]
     paths: dict[str, str]
+    # Subscription tier slot -> the Bedrock model that serves it when Anthropic refuses (opt-in).
+    bedrock_fallbacks: dict[str, str] | None = None
 
     def tier(self, slot: str) -> Tier:
         return next(tier for tier in self.tiers if tier.slot == slot)
@@ -161,6 +163,19 @@ def load_data(data, mode: str) -> DeployData:
     names = [tier.name for tier in tiers]
     if len(set(names)) != len(names):
         raise DataError(f"*_model_name: the three tiers need distinct names, got {names}")
+    fallback = data.get("fallback_to_bedrock", False)
+    if not isinstance(fallback, bool):
+        raise DataError(f"fallback_to_bedrock: expected true or false, got {fallback!r}")
+    bedrock_fallbacks = None
+    if fallback and mode == "oauth":
+        bedrock_fallbacks = {}
+        for tier in tiers:
+            if tier.provider == "anthropic":
+                key = f"bedrock_{tier.slot}_model"
+                bedrock_fallbacks[tier.slot] = _text(key, _get(data, key))
+                if not bedrock_fallbacks[tier.slot].startswith("bedrock/"):
+                    raise DataError(f"{key}: expected a model starting with 'bedrock/', "
+                                    f"got {bedrock_fallbacks[tier.slot]!r}")
 
     return DeployData(
         mode=mode,
@@ -177,6 +192,7 @@ def load_data(data, mode: str) -> DeployData:
         long_context=long_context,
         tiers=tuple(tiers),
         paths={key: _relative_path(key, _get(data, key)) for key in PATH_KEYS},
+        bedrock_fallbacks=bedrock_fallbacks,
     )
 
 

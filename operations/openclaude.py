@@ -29,6 +29,8 @@ from operations.launcher import render_launcher
 from operations.render import (
     CALLBACKS_MODULE,
     SETTINGS_SCRIPT,
+    USAGE_RECORD,
+    USAGE_SCRIPT,
     config_text,
     launcher_values,
     settings_tiers,
@@ -52,6 +54,8 @@ def managed_paths(paths: dict) -> dict:
         "config_dir": config_dir,
         "callbacks": f"{config_dir}/{CALLBACKS_MODULE}.py",
         "settings_script": f"{config_dir}/{SETTINGS_SCRIPT}",
+        "usage_script": f"{config_dir}/{USAGE_SCRIPT}",
+        "usage_record": f"{config_dir}/{USAGE_RECORD}",
         "bin_dir": posixpath.dirname(paths["launcher"]),
         "openclaude_settings": f"{paths['openclaude_dir']}/settings.json",
         **paths,
@@ -66,6 +70,7 @@ def read_target(paths: dict, model_ids=()) -> dict:
             paths["litellm_config"],
             paths["callbacks"],
             paths["settings_script"],
+            paths["usage_script"],
             paths["launcher"],
             paths["claude_settings"],
             paths["openclaude_settings"],
@@ -141,6 +146,13 @@ def openclaude(mode: str = "oauth"):
         content=(FILES / f"{CALLBACKS_MODULE}.py").read_text(),
         current=entries[paths["callbacks"]],
         backups_kept=data.backups_kept,
+    )
+
+    private_file(
+        name="Usage record reader beside the config (openclaude --usage)",
+        path=at_home("usage_script"),
+        content=(FILES / USAGE_SCRIPT).read_text(),
+        current=entries[paths["usage_script"]],
     )
 
     # Tasks 3 and 4: the launcher, and the settings transform it runs at every launch.

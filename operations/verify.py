@@ -13,6 +13,7 @@ from pyinfra import host, logger
 from pyinfra.api import FactBase, deploy, operation
 
 from files.openclaude_settings import settings_fix
+from files.openclaude_usage import FIELDS as USAGE_FIELDS
 from operations.checks import settings_problem
 from operations.data import MODES, DataError, DeployData, load_data
 from operations.lifecycle import lifecycle_findings
@@ -286,15 +287,18 @@ KNOWN_REFUSALS = (
 )
 
 _LIVE_SCRIPT = r"""
-launcher=$1; shift
+launcher=$1; usage=$2; shift 2
 # An empty working directory: no project's .claude/settings.json applies to the prompts.
 work=$(mktemp -d) && cd "$work" || exit 1
 "$launcher" --status >/dev/null 2>&1 || true
+started=$(date +%s)
 for model in "$@"; do
   output=$(timeout 180 "$launcher" -p "Reply with the single word OK." --model "$model" 2>&1 < /dev/null)
   status=$?
   printf 'prompt\t%s\t%s\t%s\n' "$model" "$status" "$(printf '%s' "$output" | tr '\t\n' '  ' | cut -c1-400)"
 done
+# What the proxy recorded meanwhile: the proof that each prompt reached its upstream.
+cat "$usage.1" "$usage" 2>/dev/null | awk -F '\t' -v since="$started" '$1 >= since { print "usage\t" $0 }'
 health=$("$launcher" --status 2>&1); printf 'health\t%s\t%s\n' "$?" "$(printf '%s' "$health" | tr '\t\n' '  ')"
 cd / && rm -rf "$work"
 """
@@ -306,28 +310,34 @@ class LiveProbe(FactBase):
     proxy's health. Starts the proxy if needed; only with ``--data live=true``.
 
     + launcher: absolute path of the launcher
+    + usage_record: absolute path of the proxy's usage record
     + models: the tier names to prompt
 
     **Example:**
 
     .. code:: python
 
-        {"prompts": {"claude-opus-4-6": ("0", "OK")}, "health": ("0", "proxy healthy ...")}
+        {"prompts": {"claude-opus-4-6": ("0", "OK")}, "health": ("0", "proxy healthy ..."),
+         "usage": [{"group": "claude-opus-4-6", "upstream": "anthropic/claude-opus-4-6",
+                    "status": "200", ...}]}
     """
 
-    def command(self, launcher: str, models) -> str:
+    def command(self, launcher: str, usage_record: str, models) -> str:
         quoted = " ".join(shlex.quote(model) for model in models)
-        return f"sh -c {shlex.quote(_LIVE_SCRIPT)} live {shlex.quote(launcher)} {quoted}"
+        return (f"sh -c {shlex.quote(_LIVE_SCRIPT)} live {shlex.quote(launcher)} "
+                f"{shlex.quote(usage_record)} {quoted}")
 
     @staticmethod
     def default() -> dict:
-        return {"prompts": {}}
+        return {"prompts": {}, "usage": []}
 
     def process(self, output) -> dict:
-        live: dict = {"prompts": {}}
+        live: dict = {"prompts": {}, "usage": []}
         for line in output:
             field, _, rest = line.partition("\t")
-            if field == "prompt":
+            if field == "usage":
+                live["usage"].append(dict(zip(USAGE_FIELDS, rest.split("\t"))))
+            elif field == "prompt":
                 model, status, text = (rest.split("\t", 2) + ["", ""])[:3]
                 live["prompts"][model] = (status, text.strip())
             elif field == "health":
@@ -352,10 +362,21 @@ def live_checks(data: DeployData, live: dict) -> list[Check]:
         model = names[tier.slot]
         where = f"{tier.provider} {tier.upstream_id}"
         status, text = live["prompts"].get(model, ("1", "not run"))
-        passed = status == "0"
-        checks.append(Check(f"live {tier.slot} prompt", passed,
-                            f"-> {where}: {text[:160] or 'no output'}",
-                            "" if passed else known_fix(text)))
+        recorded = [r for r in live.get("usage", []) if r.get("group") == tier.name]
+        # Only the proxy's record proves the route: claude may exit 0 without calling it.
+        reached = [r for r in recorded if r.get("upstream") == tier.model and r.get("status") == "200"]
+        passed = status == "0" and bool(reached)
+        detail = f"-> {where}: {text[:160] or 'no output'}"
+        fix = "" if passed else known_fix(text)
+        if status == "0" and not reached:
+            seen = ", ".join(f"{r.get('upstream')} {r.get('error') or r.get('status')}"
+                             + (f" (fallback: {r['fallback']})" if r.get("fallback") else "")
+                             for r in recorded)
+            detail = (f"claude exited 0, but the proxy recorded no {tier.slot} request reaching "
+                      f"{where}" + (f"; it recorded {seen}" if seen else ""))
+            fix = ("claude did not go through the proxy: look for ANTHROPIC_BASE_URL or "
+                   "CLAUDE_CODE_USE_* in your environment and settings; openClaude --logs")
+        checks.append(Check(f"live {tier.slot} prompt", passed, detail, fix))
     return checks
 
 
@@ -399,5 +420,7 @@ def verify():
     ]
     if host.data.get("live"):
         models = list(settings_tiers(data).values())[1:]
-        checks += live_checks(data, host.get_fact(LiveProbe, launcher=launcher, models=models))
+        usage_record = f"{facts['home']}/{paths['usage_record']}"
+        checks += live_checks(data, host.get_fact(LiveProbe, launcher=launcher,
+                                                  usage_record=usage_record, models=models))
     checks_pass(name=f"openClaude checks ({mode} mode)", checks=checks)

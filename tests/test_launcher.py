@@ -448,6 +448,18 @@ def test_bedrock_launch_leaves_the_other_credentials_as_they_were(launcher):
     assert "set aside" not in result.stderr
 
 
+def test_usage_reads_the_record_beside_the_config_without_starting_the_proxy(launcher):
+    record = "\t".join([str(time.time()), "claude-opus-4-6", "anthropic/claude-opus-4-6", "200", "",
+                        "12", "3", "40", "", ""])
+    (launcher.config.parent / "usage.tsv").write_text(record + "\n")
+
+    result = launcher.run("--usage", "--json")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["tiers"]["opus"]["input_tokens"] == 12
+    assert launcher.recorded("litellm") == [] and launcher.recorded("claude") == []
+
+
 def test_oauth_without_user_headers_sends_only_the_proxy_key_header(launcher):
     assert launcher.run().returncode == 0
 

@@ -4,6 +4,7 @@ model lifecycle, and the output-limit callback's arithmetic."""
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 import types
 from datetime import date
@@ -141,7 +142,7 @@ def test_oauth_config_routes_opus_and_sonnet_to_anthropic_and_haiku_to_bedrock()
     assert "model_info" not in config["model_list"][0]
     assert config["litellm_settings"] == {
         "drop_params": True,
-        "callbacks": "openclaude_callbacks.output_limit",
+        "callbacks": ["openclaude_callbacks.output_limit", "openclaude_callbacks.usage_record"],
         "model_group_settings": {
             "forward_client_headers_to_llm_api": ["claude-opus-4-6", "claude-sonnet-4-6"]},
     }
@@ -365,10 +366,14 @@ def callbacks(tmp_path, monkeypatch):
     module_name = "litellm.integrations.custom_logger"
     fake = types.ModuleType(module_name)
     fake.CustomLogger = type("CustomLogger", (), {"__init__": lambda self: None})
+    logging_module = types.ModuleType("litellm._logging")
+    logging_module.verbose_proxy_logger = logging.getLogger("litellm-proxy-stand-in")
     for name in ("litellm", "litellm.integrations"):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, module_name, fake)
+    monkeypatch.setitem(sys.modules, "litellm._logging", logging_module)
     (tmp_path / "config.yaml").write_text(config_text(data()))
+    (tmp_path / "openclaude_usage.py").write_bytes((REPO / "files" / "openclaude_usage.py").read_bytes())
     module_path = tmp_path / "openclaude_callbacks.py"
     module_path.write_bytes((REPO / "files" / "openclaude_callbacks.py").read_bytes())
     spec = importlib.util.spec_from_file_location("openclaude_callbacks", module_path)
@@ -407,3 +412,123 @@ def test_backups_beyond_the_newest_are_chosen_by_time_then_same_second_number():
         "c.yaml.20240101T000000Z.bak"]
     assert backups_beyond("c.yaml", names, 6) == []
     assert backups_beyond("c.yaml", names, 1) == sorted(names[:5])
+
+
+# The usage record and the Bedrock fallback guard in the same callback module.
+
+def attempt(kind: str, text: str) -> dict:
+    return {"exception_type": kind, "exception_string": text}
+
+
+def test_usage_callback_records_a_success_without_text_headers_or_secrets(callbacks, tmp_path):
+    import asyncio
+    from datetime import datetime, timedelta
+
+    started = datetime(2026, 12, 1, 9, 0, 0)
+    kwargs = {
+        "model": "anthropic/claude-opus-4-6",
+        "headers": {"authorization": "Bearer sk-ant-oat01-SECRET"},
+        "messages": [{"role": "user", "content": "the prompt text"}],
+        "litellm_params": {"metadata": {"model_group": "claude-opus-4-6"}},
+        "standard_logging_object": {"model": "anthropic/claude-opus-4-6", "custom_llm_provider": "anthropic",
+                                    "prompt_tokens": 12, "completion_tokens": 5, "response_cost": 0.5},
+    }
+    asyncio.run(callbacks.usage_record.async_log_success_event(
+        kwargs, None, started, started + timedelta(milliseconds=250)))
+
+    usage_file = tmp_path / "usage.tsv"
+    [line] = usage_file.read_text().splitlines()
+    fields = dict(zip(callbacks.usage.FIELDS, line.split("\t")))
+    assert fields | {"time": ""} == {"time": "", "group": "claude-opus-4-6", "upstream": "anthropic/claude-opus-4-6",
+                                     "status": "200", "error": "", "input": "12", "output": "5",
+                                     "latency_ms": "250", "fallback": "", "cost": ""}
+    assert usage_file.stat().st_mode & 0o777 == 0o600
+    assert "SECRET" not in line and "prompt text" not in line
+
+
+def test_usage_callback_records_each_failed_attempt_by_kind(callbacks, tmp_path):
+    import asyncio
+
+    error = type("RateLimitError", (Exception,), {"status_code": 429})("rate limited")
+    request = {"model": "anthropic/claude-opus-4-6", "litellm_metadata": {"model_group": "claude-opus-4-6"}}
+    for _ in range(2):
+        asyncio.run(callbacks.usage_record.async_post_call_failure_deployment_hook(
+            request, error, "CallTypes.anthropic_messages"))
+    # The Bedrock adapter's inner completion call is the same attempt: not counted twice.
+    asyncio.run(callbacks.usage_record.async_post_call_failure_deployment_hook(
+        request, error, "CallTypes.acompletion"))
+
+    lines = (tmp_path / "usage.tsv").read_text().splitlines()
+    assert [line.split("\t")[1:5] for line in lines] == [
+        ["claude-opus-4-6", "anthropic/claude-opus-4-6", "429", "rate_limit"]] * 2
+
+
+@pytest.mark.parametrize(("previous", "reason"), [
+    (attempt("RateLimitError", "AnthropicException - rate_limit_error"), "rate_limit"),
+    (attempt("InternalServerError", '{"type": "overloaded_error", "message": "Overloaded"}'), "overloaded"),
+    (attempt("AuthenticationError", "OAuth authentication is currently not supported."), "oauth_refused"),
+])
+def test_fallback_hop_keeps_claude_codes_headers_off_bedrock(callbacks, previous, reason, caplog):
+    import asyncio
+
+    kwargs = {"model": "bedrock/converse/us.anthropic.claude-opus-4-6-v1",
+              "headers": {"x-app": "cli", "x-claude-code-session-id": "s", "anthropic-beta": "oauth"},
+              "litellm_metadata": {"model_group": "claude-opus-4-6-bedrock-fallback",
+                                   "model_info": {"openclaude_fallback_for": "claude-opus-4-6"},
+                                   "previous_models": [previous]}}
+    with caplog.at_level(logging.WARNING, logger="litellm-proxy-stand-in"):
+        hop = asyncio.run(callbacks.usage_record.async_pre_call_deployment_hook(
+            kwargs, "CallTypes.anthropic_messages"))
+
+    assert "headers" not in hop
+    assert f"openClaude: claude-opus-4-6 fell back to Bedrock ({reason} from Anthropic)" in caplog.text
+
+
+def test_an_expired_token_is_not_masked_by_the_fallback(callbacks):
+    import asyncio
+
+    kwargs = {"litellm_metadata": {
+        "model_group": "claude-opus-4-6-bedrock-fallback",
+        "model_info": {"openclaude_fallback_for": "claude-opus-4-6"},
+        "previous_models": [attempt("AuthenticationError", "OAuth token has expired.")]}}
+    with pytest.raises(callbacks.TokenNotMasked):
+        asyncio.run(callbacks.usage_record.async_pre_call_deployment_hook(
+            kwargs, "CallTypes.anthropic_messages"))
+
+
+def test_requests_to_a_tiers_own_deployment_pass_the_fallback_guard_unchanged(callbacks):
+    import asyncio
+
+    kwargs = {"headers": {"x-app": "cli"}, "litellm_metadata": {"model_group": "claude-opus-4-6"}}
+    assert asyncio.run(callbacks.usage_record.async_pre_call_deployment_hook(
+        kwargs, "CallTypes.anthropic_messages")) is None
+    assert kwargs["headers"] == {"x-app": "cli"}
+
+
+def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
+    config = build_config(data(fallback_to_bedrock=True))
+
+    fallbacks = {d["model_name"]: d for d in config["model_list"] if "model_info" in d
+                 and "openclaude_fallback_for" in d["model_info"]}
+    assert {name: d["litellm_params"]["model"] for name, d in fallbacks.items()} == {
+        "claude-opus-4-6-bedrock-fallback": DEFAULTS["bedrock_opus_model"],
+        "claude-sonnet-4-6-bedrock-fallback": DEFAULTS["bedrock_sonnet_model"],
+    }
+    assert config["litellm_settings"]["fallbacks"] == [
+        {"claude-opus-4-6": ["claude-opus-4-6-bedrock-fallback"]},
+        {"claude-sonnet-4-6": ["claude-sonnet-4-6-bedrock-fallback"]},
+    ]
+    assert config["router_settings"] == {"disable_cooldowns": True}
+    # Claude Code's headers are forwarded to the Anthropic tiers only, never to a fallback.
+    assert config["litellm_settings"]["model_group_settings"]["forward_client_headers_to_llm_api"] == [
+        "claude-opus-4-6", "claude-sonnet-4-6"]
+
+
+def test_fallback_is_off_by_default_and_never_in_the_all_bedrock_state():
+    for config in (build_config(data()), build_config(data("bedrock", fallback_to_bedrock=True))):
+        assert "fallbacks" not in config["litellm_settings"] and "router_settings" not in config
+
+
+def test_fallback_to_bedrock_must_be_a_boolean():
+    with pytest.raises(DataError, match="fallback_to_bedrock: expected true or false, got 'yes'"):
+        data(fallback_to_bedrock="yes")

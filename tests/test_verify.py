@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
 
 from tests.conftest import BIN
+from tests.fake_launcher import FAKES
 from tests.litellm_sources import RETIRED
+from tests.processes import free_port
 
 AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
            "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
@@ -244,3 +247,25 @@ def test_settings_the_launcher_refuses_fail_verify_with_the_launchers_message_an
     fix = next(line for line in result.output.splitlines() if "fix: Fix that file" in line)
     message = f"openClaude: {detail}. {fix.split('fix: ', 1)[1]}"
     assert message == refusal.replace(home, "~"), (message, refusal)
+
+
+def test_live_fails_a_tier_whose_claude_exits_0_without_calling_the_proxy(verify_sandbox):
+    port = free_port()
+    deployed(verify_sandbox, litellm_port=port)
+    # A proxy that answers its health check but never records a request; the stub claude
+    # exits 0 without calling it.
+    litellm = verify_sandbox.path(".local/bin/litellm")
+    litellm.unlink()
+    shutil.copy(FAKES / "litellm", litellm)
+    launcher = str(verify_sandbox.path(".local/bin/openClaude"))
+    try:
+        result = verify(verify_sandbox, litellm_port=port, live=True)
+    finally:
+        subprocess.run([launcher, "--stop"], env=verify_sandbox.env, capture_output=True, timeout=60)
+
+    assert result.returncode != 0
+    table = [line for line in result.output.splitlines() if re.search(r"(PASS|FAIL)  live ", line)]
+    for slot in ("opus", "sonnet", "haiku"):
+        [line] = [line for line in table if f"live {slot} prompt" in line]
+        assert "FAIL" in line and f"the proxy recorded no {slot} request reaching" in line, result.output
+    assert "PASS  proxy starts and answers its health check" in result.output

@@ -37,6 +37,16 @@ _BASE62 = string.ascii_letters + string.digits
 
 DEFAULT_REPLY_TEXT = "Hello from the Anthropic stand-in."
 
+# Answers the real API gives a subscription's requests, by name (AnthropicStandin.fail_with).
+ERRORS = {
+    "rate_limit": (429, "rate_limit_error",
+                   "This request would exceed your account's rate limit. Please try again later."),
+    "overloaded": (529, "overloaded_error", "Overloaded"),
+    "oauth_refused": (401, "authentication_error", "OAuth authentication is currently not supported."),
+    "token_expired": (401, "authentication_error",
+                      "OAuth token has expired. Please obtain a new token or refresh your existing token."),
+}
+
 
 def random_id(prefix: str, length: int = 22) -> str:
     """An id like Anthropic's (``msg_01...``/``toolu_01...``) or Bedrock's (``tooluse_...``)."""
@@ -372,9 +382,12 @@ class AnthropicStandin(StandinServer):
                           tool_use answer, e.g. ``lambda b: any(t.get("name") == "Bash" for t in b.get("tools", []))``
                           so Claude Code's side requests (title, quota) are not picked.
         send_ping         emit Anthropic's ``ping`` event after message_start when streaming (default False)
+        fail_with         None, or a key of ``ERRORS``: every valid POST /v1/messages is answered with that
+                          error (status, Anthropic's error shape) until it is set back to None
 
     Each ``requests`` entry for POST /v1/messages also carries:
-        reply         "text" or "tool_use" (what the stand-in answered)
+        reply         "text", "tool_use" or "error" (what the stand-in answered)
+        failed_with   the ``ERRORS`` key answered (only when reply == "error")
         stream        whether the reply was streamed
         tool_results  list of {"tool_use_id", "content" (text), "is_error"} found in the request's messages
         tool_use_id   the id of the tool_use block answered (only when reply == "tool_use")
@@ -384,6 +397,7 @@ class AnthropicStandin(StandinServer):
         super().__init__(verbose=verbose)
         self.reply_text = reply_text
         self.send_ping = False
+        self.fail_with: str | None = None
 
     # -- routing ---------------------------------------------------------
     def _respond(self, exchange: Exchange, record: dict) -> None:
@@ -428,6 +442,11 @@ class AnthropicStandin(StandinServer):
             if field not in body:
                 self._error(exchange, 400, "invalid_request_error", f"{field}: Field required")
                 return
+        failure = self.fail_with
+        if failure is not None:
+            record.update(reply="error", failed_with=failure)
+            self._error(exchange, *ERRORS[failure])
+            return
 
         tool_results = [
             {

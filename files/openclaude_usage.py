@@ -1,0 +1,171 @@
+"""openClaude's usage record: where every request went, per tier.
+
+The proxy's callback (``openclaude_callbacks.usage_record``) appends one line per upstream
+request to ``usage.tsv`` beside the config (0600; at ``MAX_BYTES`` it becomes ``usage.tsv.1`` and
+a new file starts, so two files at most). ``openclaude --usage`` runs this file with the LiteLLM
+tool's Python to sum it up; standard library only, so it starts in milliseconds.
+
+    python openclaude_usage.py USAGE_FILE TIERS_JSON [--since YYYY-MM-DD] [--json]
+
+A line holds ``FIELDS``, tab-separated: no prompt text, no header, no secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import date, datetime
+
+FIELDS = ("time", "group", "upstream", "status", "error", "input", "output", "latency_ms",
+          "fallback", "cost")
+# About 70 000 requests per file: a month of a heavy user's requests fits in the two files.
+MAX_BYTES = 8 * 1024 * 1024
+
+
+def error_kind(status: int, message: str = "") -> str:
+    """A short name for an upstream's error (what ``--usage`` counts), never its message."""
+    if status == 401 and "OAuth authentication is currently not supported" in message:
+        return "oauth_refused"
+    kinds = {400: "bad_request", 401: "auth", 403: "forbidden", 404: "not_found",
+             408: "timeout", 413: "too_large", 429: "rate_limit", 529: "overloaded"}
+    if status in kinds:
+        return kinds[status]
+    return "server_error" if status >= 500 else f"http_{status}"
+
+
+def usage_line(record: dict) -> str:
+    """One record as a line of ``FIELDS``; tabs and newlines in values become spaces."""
+    values = []
+    for field in FIELDS:
+        value = record.get(field)
+        if value is None:
+            text = ""
+        elif isinstance(value, float):
+            text = f"{value:.6f}".rstrip("0").rstrip(".")
+        else:
+            text = str(value)
+        values.append(text.replace("\t", " ").replace("\n", " "))
+    return "\t".join(values) + "\n"
+
+
+def append(path: str, line: str, max_bytes: int = MAX_BYTES) -> None:
+    """Append ``line`` to the private file at ``path``, rotating it to ``path.1`` at ``max_bytes``."""
+    try:
+        if os.path.getsize(path) >= max_bytes:
+            os.replace(path, f"{path}.1")
+    except FileNotFoundError:
+        pass
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(descriptor, line.encode("utf-8"))
+    finally:
+        os.close(descriptor)
+
+
+def read_records(path: str, since: float):
+    """The records at or after ``since`` (epoch seconds), oldest first, from both files."""
+    for name in (f"{path}.1", path):
+        try:
+            with open(name, encoding="utf-8", errors="replace") as lines:
+                for line in lines:
+                    values = line.rstrip("\n").split("\t")
+                    if len(values) != len(FIELDS):
+                        continue
+                    try:
+                        if float(values[0]) < since:
+                            continue
+                    except ValueError:
+                        continue
+                    yield values
+        except FileNotFoundError:
+            continue
+
+
+def _number(text: str, kind=int):
+    try:
+        return kind(text) if text else 0
+    except ValueError:
+        return 0
+
+
+def summarise(records, tiers: dict) -> dict:
+    """Per tier: requests, tokens, errors by kind, fallbacks by reason, upstreams, Bedrock cost."""
+    slots = {name.split("[", 1)[0]: slot for slot, name in tiers.items() if slot != "model"}
+    summary: dict = {}
+    for _, group, upstream, status, error, tokens_in, tokens_out, _, fallback, cost in records:
+        tier = summary.setdefault(slots.get(group, group), {
+            "model_name": group, "requests": 0, "ok": 0, "input_tokens": 0, "output_tokens": 0,
+            "errors": {}, "fallbacks": {}, "upstreams": {}, "bedrock_cost_usd": 0.0,
+        })
+        tier["requests"] += 1
+        tier["upstreams"][upstream] = tier["upstreams"].get(upstream, 0) + 1
+        if error:
+            tier["errors"][error] = tier["errors"].get(error, 0) + 1
+        else:
+            tier["ok"] += 1
+        if fallback:
+            tier["fallbacks"][fallback] = tier["fallbacks"].get(fallback, 0) + 1
+        tier["input_tokens"] += _number(tokens_in)
+        tier["output_tokens"] += _number(tokens_out)
+        if upstream.startswith("bedrock/"):
+            tier["bedrock_cost_usd"] += _number(cost, float)
+    for tier in summary.values():
+        tier["bedrock_cost_usd"] = round(tier["bedrock_cost_usd"], 6)
+    return summary
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())) or "none"
+
+
+def table(summary: dict, since: date, path: str) -> str:
+    lines = [f"openClaude usage since {since.isoformat()} (from {path})"]
+    if not summary:
+        lines.append("  no requests recorded")
+    for slot, tier in summary.items():
+        bedrock_requests = sum(n for up, n in tier["upstreams"].items() if up.startswith("bedrock/"))
+        money = (f"; Bedrock cost about ${tier['bedrock_cost_usd']:.4f}" if bedrock_requests
+                 else " (subscription: tokens, not money)")
+        lines += [
+            f"  {slot} ({tier['model_name']}): {tier['requests']} requests, {tier['ok']} ok; "
+            f"{tier['input_tokens']} input and {tier['output_tokens']} output tokens{money}",
+            f"      errors: {_counts(tier['errors'])}; fallbacks to Bedrock: {_counts(tier['fallbacks'])}",
+            f"      upstreams: {_counts(tier['upstreams'])}",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    usage = "usage: openclaude --usage [--since YYYY-MM-DD] [--json]"
+    if len(argv) < 3:
+        print(usage, file=sys.stderr)
+        return 2
+    path, tiers, options = argv[1], json.loads(argv[2]), argv[3:]
+    since, as_json = date.today(), False
+    while options:
+        option = options.pop(0)
+        if option == "--json":
+            as_json = True
+        elif option == "--since" and options:
+            value = options.pop(0)
+            try:
+                since = date.fromisoformat(value)
+            except ValueError:
+                print(f"openClaude: --since {value}: expected a date like 2026-12-01", file=sys.stderr)
+                return 2
+        else:
+            print(f"openClaude: --usage: unknown option {option!r}. {usage}", file=sys.stderr)
+            return 2
+    start = time.mktime(datetime(since.year, since.month, since.day).timetuple())
+    summary = summarise(read_records(path, start), tiers)
+    if as_json:
+        print(json.dumps({"since": since.isoformat(), "file": path, "tiers": summary}, indent=2))
+    else:
+        print(table(summary, since, path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
