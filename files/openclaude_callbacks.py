@@ -101,6 +101,9 @@ class TokenNotMasked(Exception):
     """Raised on a fallback hop after a 401 that is not a policy refusal: the router then
     answers Claude Code with Anthropic's own error."""
 
+    # A status the router never retries, so the hop is given up at once.
+    status_code = 400
+
 
 class UsageRecord(CustomLogger):
     """Appends one line per upstream request to ``usage.tsv`` (openclaude_usage's format) and
@@ -123,6 +126,8 @@ class UsageRecord(CustomLogger):
         if tier is None:
             return None
         previous = (metadata.get("previous_models") or [{}])[-1]
+        if previous.get("exception_type") == TokenNotMasked.__name__:
+            raise TokenNotMasked(f"{tier}: already refused")
         reason = attempt_reason(previous)
         outer_call = str(call_type).endswith("anthropic_messages")
         if reason not in FALLBACK_REASONS:

@@ -28,6 +28,9 @@ def error_kind(status: int, message: str = "") -> str:
     """A short name for an upstream's error (what ``--usage`` counts), never its message."""
     if status == 401 and "OAuth authentication is currently not supported" in message:
         return "oauth_refused"
+    # LiteLLM reports Anthropic's 529 as a 500 whose message names the overload.
+    if status >= 500 and "overloaded" in message.lower():
+        return "overloaded"
     kinds = {400: "bad_request", 401: "auth", 403: "forbidden", 404: "not_found",
              408: "timeout", 413: "too_large", 429: "rate_limit", 529: "overloaded"}
     if status in kinds:

@@ -34,6 +34,7 @@ def test_a_line_holds_the_fields_in_order_with_tabs_and_newlines_flattened():
 def test_errors_are_named_by_kind_never_by_message():
     assert usage.error_kind(429) == "rate_limit"
     assert usage.error_kind(529) == "overloaded"
+    assert usage.error_kind(500, '{"type": "overloaded_error", "message": "Overloaded"}') == "overloaded"
     assert usage.error_kind(503) == "server_error"
     assert usage.error_kind(401, "OAuth authentication is currently not supported.") == "oauth_refused"
     assert usage.error_kind(401, "OAuth token has expired.") == "auth"
