@@ -3,7 +3,9 @@ fleet tests and benchmarks (``tc netem`` is not available on these machines).
 
 Bytes are forwarded as they arrive, each chunk held back until ``delay`` seconds after it was
 read, so the relay adds latency without limiting throughput: a request and its answer take
-``2 * delay`` longer, as over a link with that round-trip time. It runs its own asyncio loop in
+``2 * delay`` longer, as over a link with that round-trip time. ``delay`` may be changed while
+the relay runs (a benchmark measures one fleet at several latencies); it applies to the bytes
+read after the change. It runs its own asyncio loop in
 a thread, so callers (pytest, the benchmarks) stay synchronous::
 
     with LatencyRelay(target_port=sshd_port, delay=0.025) as relay:
