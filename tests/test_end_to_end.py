@@ -415,6 +415,9 @@ def e2e(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
     home = root / "home"
     for directory in (home, root / "project", root / "tmp", root / "shim"):
         directory.mkdir()
+    # A developer's ~/.env is no setting of the proxy: LiteLLM would load it (it looks above its
+    # install) and refuse to boot without the database this names.
+    (home / ".env").write_text("DATABASE_URL=postgresql://openclaude:e2e@127.0.0.1:9/none\n")
     shim = root / "shim" / "claude"
     shim.write_text(SHIM.format(claude=shlex.quote(str(claude_cli / "claude"))))
     shim.chmod(0o755)

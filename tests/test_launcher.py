@@ -199,6 +199,7 @@ def test_first_launch_starts_the_proxy_on_loopback_and_hands_over_to_claude(laun
     assert proxy["env"]["LITELLM_MASTER_KEY"] == MASTER_KEY
     assert proxy["env"]["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
     assert proxy["env"]["LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS"] == "True"
+    assert proxy["env"]["LITELLM_MODE"] == "PRODUCTION"  # no ~/.env read into the proxy
     assert "HOST" not in proxy["env"] and "PORT" not in proxy["env"]
     assert launcher.proxy_pid() == proxy["pid"]
     assert health(launcher.port) == 200
