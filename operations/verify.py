@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import yaml
-from pyinfra import host, logger
+from pyinfra import host, logger, state
 from pyinfra.api import FactBase, deploy, operation
 
 from files.openclaude_settings import settings_fix
@@ -249,10 +249,16 @@ def table(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
+# Hosts whose table this run printed: pyinfra runs an operation's body once for change
+# detection (without -y, and with --dry) and again to execute; the table belongs once.
+_REPORTED: set = set()
+
+
 @operation()
 def checks_pass(checks: list):
     """
-    Print this host's checks as a table; fail the host when any check failed. Changes nothing.
+    Print this host's checks as a table, once; mark the host failed when any check failed, so
+    pyinfra exits non-zero. Runs no command and changes nothing: never counted as a change.
 
     + checks: ``Check`` results
 
@@ -262,13 +268,22 @@ def checks_pass(checks: list):
 
         checks_pass(name="openClaude checks", checks=[Check("claude on PATH", True)])
     """
-    for line in table(checks).splitlines():
-        host.log(line, logger.info)
     failed = [check.name for check in checks if not check.passed]
+    if host.name not in _REPORTED:
+        _REPORTED.add(host.name)
+        for line in table(checks).splitlines():
+            host.log(line, logger.info)
+        if failed:
+            host.log_styled("openClaude: failed: " + "; ".join(failed), fg="red",
+                            log_func=logger.error)
     if failed:
-        yield f"echo {shlex.quote('openClaude: failed: ' + '; '.join(failed))} >&2; exit 1"
+        # pyinfra's exit status is non-zero when a host failed; failing the operation instead
+        # would also stop the host ("No hosts remaining!") for a check that changed nothing.
+        state.failed_hosts.add(host._get_module())
+        host.noop(f"{len(failed)} of {len(checks)} checks failed")
     else:
-        host.noop("every check passed")
+        host.noop(f"all {len(checks)} checks passed")
+    yield from ()
 
 
 # Refusals users have met through the proxy, and what fixes each (FIELD-NOTES, README).

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import BIN
+from tests.conftest import BIN, REPO
 from tests.fake_launcher import FAKES
 from tests.litellm_sources import RETIRED
 from tests.processes import free_port
@@ -269,3 +269,52 @@ def test_live_fails_a_tier_whose_claude_exits_0_without_calling_the_proxy(verify
         [line] = [line for line in table if f"live {slot} prompt" in line]
         assert "FAIL" in line and f"the proxy recorded no {slot} request reaching" in line, result.output
     assert "PASS  proxy starts and answers its health check" in result.output
+
+
+def table_lines(result) -> list:
+    return [line for line in result.output.splitlines() if LINE.search(line)]
+
+
+def confirmed_run(sandbox, *options):
+    """verify.py as a person runs it without -y: pyinfra's change detection, then Enter."""
+    args = [str(BIN / "pyinfra"), "@local", "verify.py", *options]
+    for key, value in sandbox.data.items():
+        args += ["--data", f"{key}={value}"]
+    return subprocess.run(args, cwd=REPO, env=sandbox.env, capture_output=True, text=True,
+                          input="\n", timeout=300)
+
+
+def test_a_passing_verify_reads_as_no_change_with_one_table_and_no_error(verify_sandbox):
+    deployed(verify_sandbox)
+    result = verify(verify_sandbox)
+    assert (result.returncode, result.changed, result.errors) == (0, 0, 0), result.output
+    assert len(table_lines(result)) == len(CHECKS), result.output
+    for noise in ("Error:", "error:", "No hosts remaining"):
+        assert noise not in result.stderr, result.stderr
+
+    for options in ((), ("--dry",)):
+        run = confirmed_run(verify_sandbox, *options)
+        output = run.stdout + run.stderr
+        assert run.returncode == 0, output
+        assert len([line for line in output.splitlines() if LINE.search(line)]) == len(CHECKS), \
+            output
+        assert "No hosts remaining" not in output and "Error:" not in output, output
+
+
+def test_a_failing_check_exits_non_zero_without_pyinfra_errors_or_changes(verify_sandbox):
+    deployed(verify_sandbox)
+    verify_sandbox.env["PATH"] = os.pathsep.join([str(BIN), "/usr/bin", "/bin"])  # no claude
+    result = verify(verify_sandbox)
+    assert result.returncode == 1, result.output
+    assert (result.changed, result.errors) == (0, 0), result.output
+    assert json.loads(result.stdout)["results"]["failed_hosts"] == ["@local"]
+    assert list(failed(result)) == ["claude on PATH"]
+    assert len(table_lines(result)) == len(CHECKS), result.output
+    assert "openClaude: failed: claude on PATH" in result.stderr
+    assert "No hosts remaining" not in result.stderr and "executed 0 commands" not in result.stderr
+
+    for options in ((), ("--dry",)):
+        run = confirmed_run(verify_sandbox, *options)
+        output = run.stdout + run.stderr
+        assert run.returncode == 1, output
+        assert output.count("openClaude: failed: claude on PATH") == 1, output
