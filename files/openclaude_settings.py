@@ -7,7 +7,9 @@ carry over. Standard library only: it runs where only that Python exists.
 
     python openclaude_settings.py SOURCE TARGET TIERS_JSON [MODE]
 
-TIERS_JSON: ``{"model": ..., "opus": ..., "sonnet": ..., "haiku": ...}``; MODE: ``oauth``
+TIERS_JSON: ``{"model": ..., "opus": ..., "sonnet": ..., "haiku": ...}`` and, optionally,
+``"max_context_tokens"``: the window Claude Code keeps a model it does not know by name within
+(``CLAUDE_CODE_MAX_CONTEXT_TOKENS``; otherwise it assumes 1M tokens). MODE: ``oauth``
 (default) or ``bedrock``. In the OAuth state it prints the names of the settings it set aside
 (``DISPLACING_KEYS``, ``env.`` + ``DISPLACING_ENV``) on one line, for the launcher to report.
 """
@@ -35,6 +37,7 @@ DISPLACING_ENV = (
     "CLAUDE_CODE_USE_VERTEX",
     "CLAUDE_CODE_USE_FOUNDRY",
 )
+MAX_CONTEXT_ENV = "CLAUDE_CODE_MAX_CONTEXT_TOKENS"
 
 
 JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "true/false",
@@ -100,9 +103,18 @@ def derive_settings(source: dict, tiers: dict, mode: str = "oauth") -> dict:
     env["ANTHROPIC_DEFAULT_SONNET_MODEL"] = tiers["sonnet"]
     env["ANTHROPIC_SMALL_FAST_MODEL"] = tiers["haiku"]
     env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] = tiers["haiku"]
+    window = tiers.get("max_context_tokens")
+    if window and not _smaller_window(env.get(MAX_CONTEXT_ENV), window):
+        env[MAX_CONTEXT_ENV] = str(window)
     derived["model"] = tiers["model"]
     derived["env"] = env
     return derived
+
+
+def _smaller_window(value, window: int) -> bool:
+    """Whether the user's own ``CLAUDE_CODE_MAX_CONTEXT_TOKENS`` is a tighter window to keep."""
+    text = str(value).strip() if value is not None else ""
+    return text.isdigit() and 0 < int(text) <= window
 
 
 def render_settings(settings: dict) -> str:

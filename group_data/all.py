@@ -48,6 +48,15 @@ opus_output_limit = None
 sonnet_output_limit = None
 haiku_output_limit = 8000
 
+# Context window Claude Code keeps each tier within (auto-compact), for a tier whose name Claude
+# Code does not know (not "claude-..."): it assumes 1M tokens for those (2.1.332) and honours one
+# window for all of them (CLAUDE_CODE_MAX_CONTEXT_TOKENS). 256000 is LiteLLM's map figure
+# (max_input_tokens) for Qwen3 Next 80B; the deploy and verify.py check each against the map.
+# Claude names get Claude Code's own window (1M with long_context, else 200K).
+opus_context_window = None
+sonnet_context_window = None
+haiku_context_window = 256000
+
 # Where things live on the target, relative to the user's home.
 litellm_config = ".litellm/config.yaml"
 master_key_file = ".litellm/master.key"

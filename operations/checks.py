@@ -10,6 +10,7 @@ from pyinfra import host, logger, state
 from pyinfra.api import operation
 
 from files.openclaude_settings import SettingsError, parse_settings
+from operations.context import window_findings
 from operations.data import DeployData, token_leak_warning
 from operations.facts import OpenClaudeHost
 from operations.lifecycle import lifecycle_findings
@@ -117,14 +118,16 @@ def inputs_usable(*, problems: list[str], warnings: list[str] = ()):
 
 
 @operation()
-def model_ids_current(model_ids: list[str], *, config_changes: bool):
+def model_ids_current(model_ids: list[str], *, config_changes: bool, data: DeployData | None = None):
     """
     Warn about upstream ids missing from the installed LiteLLM's bundled model map, retired, or
-    retiring within 30 days. Read only when the config changes (verify.py checks every time, and
-    fails a retired id), so a converged run costs nothing here.
+    retiring within 30 days, and about a tier whose context window (as Claude Code sees it)
+    exceeds its model's input limit. Read only when the config changes (verify.py checks every
+    time, and fails them), so a converged run costs nothing here.
 
     + model_ids: the upstream ids the config routes to
     + config_changes: whether this run writes a new config
+    + data: the deploy data, for the context windows; None skips that check
 
     **Example:**
 
@@ -135,7 +138,10 @@ def model_ids_current(model_ids: list[str], *, config_changes: bool):
     """
     if config_changes:
         models = host.get_fact(OpenClaudeHost, model_ids=model_ids).get("models") or {}
-        for _, message in lifecycle_findings(models, date.today()):
+        messages = [message for _, message in lifecycle_findings(models, date.today())]
+        if data is not None:
+            messages += window_findings(data, models)
+        for message in messages:
             host.log_styled(f"openClaude warning: {message}", fg="yellow", log_func=logger.warning)
     host.noop("model ids checked against LiteLLM's model map" if config_changes
               else "config unchanged")

@@ -41,6 +41,7 @@ class Tier:
     name: str
     model: str
     output_limit: int | None
+    context_window: int | None = None
 
     @property
     def provider(self) -> str:
@@ -122,6 +123,7 @@ _NULLABLE = {
     "anthropic_api_base",
     "bedrock_runtime_endpoint",
     *(f"{slot}_output_limit" for slot in TIERS),
+    *(f"{slot}_context_window" for slot in TIERS),
 }
 
 
@@ -157,6 +159,9 @@ def load_data(data, mode: str) -> DeployData:
                 model=model,
                 output_limit=_positive_int(
                     f"{slot}_output_limit", data.get(f"{slot}_output_limit"), optional=True
+                ),
+                context_window=_positive_int(
+                    f"{slot}_context_window", data.get(f"{slot}_context_window"), optional=True
                 ),
             )
         )

@@ -65,7 +65,7 @@ _MODEL_MAP_READER = (
     "path = pathlib.Path(spec.origin).parent / 'model_prices_and_context_window_backup.json'; "
     "table = json.loads(path.read_text()); "
     "print(json.dumps({i: table.get(i) and {k: table[i].get(k) for k in "
-    "('max_output_tokens', 'deprecation_date')} for i in sys.argv[1:]}))"
+    "('max_input_tokens', 'max_output_tokens', 'deprecation_date')} for i in sys.argv[1:]}))"
 )
 
 
@@ -99,7 +99,8 @@ class OpenClaudeHost(FactBase):
          "tool_dir": "/home/dev/.local/share/uv/tools", "bin_dir": "/home/dev/.local/bin",
          "receipt": "[tool]\\nrequirements = ...", "entries": {".litellm/config.yaml": Entry(...)},
          "same_files": {(".local/bin/openclaude", ".local/bin/openClaude")},
-         "models": {"qwen.qwen3-next-80b-a3b": {"max_output_tokens": 8000,
+         "models": {"qwen.qwen3-next-80b-a3b": {"max_input_tokens": 256000,
+                                                "max_output_tokens": 8000,
                                                 "deprecation_date": None}}}
     """
 

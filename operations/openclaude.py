@@ -139,6 +139,7 @@ def openclaude(mode: str = "oauth"):
         name="Model ids are in LiteLLM's model map and not retiring",
         model_ids=sorted({tier.upstream_id for tier in data.tiers}),
         config_changes=entries[paths["litellm_config"]].content != config.encode("utf-8"),
+        data=data,
     )
     private_file(
         name="Output-limit callback beside the config",

@@ -6,6 +6,7 @@ import json
 
 import yaml
 
+from operations.context import max_context_tokens
 from operations.data import DeployData
 
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
@@ -85,15 +86,20 @@ def config_text(data: DeployData) -> str:
 
 
 def settings_tiers(data: DeployData) -> dict:
-    """The names the derived settings give Claude Code, per the plan's transform."""
+    """The names the derived settings give Claude Code, per the plan's transform, and the context
+    window it keeps tiers with names it does not know within (``max_context_tokens``), if any."""
     suffix = "[1m]" if data.long_context else ""
     opus = data.tier("opus").name + suffix
-    return {
+    tiers = {
         "model": opus,
         "opus": opus,
         "sonnet": data.tier("sonnet").name + suffix,
         "haiku": data.tier("haiku").name,
     }
+    window = max_context_tokens(data)
+    if window:
+        tiers["max_context_tokens"] = window
+    return tiers
 
 
 def launcher_values(data: DeployData, home: str, tool_dir: str, bin_dir: str) -> dict:

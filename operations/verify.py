@@ -15,6 +15,12 @@ from pyinfra.api import FactBase, deploy, operation
 from files.openclaude_settings import settings_fix
 from files.openclaude_usage import FIELDS as USAGE_FIELDS
 from operations.checks import settings_problem
+from operations.context import (
+    LONG_CONTEXT_WINDOW,
+    MAX_CONTEXT_ENV,
+    assumed_windows,
+    window_findings,
+)
 from operations.data import MODES, DataError, DeployData, load_data
 from operations.lifecycle import lifecycle_findings
 from operations.openclaude import DEFAULTS, managed_paths, read_target
@@ -238,6 +244,25 @@ def lifecycle_checks(data: DeployData, facts: dict, today: date) -> list[Check]:
             for level, message in findings]
 
 
+def context_check(data: DeployData, settings_text: str | None, models: dict | None) -> Check:
+    """Claude Code's window for each tier (from the derived settings) fits its model's input limit."""
+    name = "context windows fit the models"
+    if models is None:
+        return Check(name, False, "LiteLLM's model map could not be read", "re-run the deploy")
+    try:
+        env = (json.loads(settings_text or "{}") or {}).get("env") or {}
+    except (ValueError, AttributeError):
+        env = {}
+    value = str(env.get(MAX_CONTEXT_ENV, "")).strip()
+    # Without the variable Claude Code assumes 1M tokens for a name it does not know.
+    max_context = int(value) if value.isdigit() and int(value) > 0 else LONG_CONTEXT_WINDOW
+    findings = window_findings(data, models, max_context)
+    if findings:
+        return Check(name, False, "; ".join(findings), "set that --data value and re-deploy")
+    windows = assumed_windows(data, max_context)
+    return Check(name, True, ", ".join(f"{slot} {windows[slot]}" for slot in windows))
+
+
 def table(checks: list[Check]) -> str:
     width = max(len(check.name) for check in checks)
     lines = []
@@ -432,9 +457,12 @@ def verify():
         claude_check(probe),
         aws_check(probe),
         *lifecycle_checks(data, facts, date.today()),
+        context_check(data, _entry_text(entries, paths["openclaude_settings"]),
+                      facts.get("models")),
     ]
     if host.data.get("live"):
-        models = list(settings_tiers(data).values())[1:]
+        names = settings_tiers(data)
+        models = [names[tier.slot] for tier in data.tiers]
         usage_record = f"{facts['home']}/{paths['usage_record']}"
         checks += live_checks(data, host.get_fact(LiveProbe, launcher=launcher,
                                                   usage_record=usage_record, models=models))

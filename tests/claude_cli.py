@@ -1,17 +1,26 @@
-"""The real Claude Code CLI for end-to-end tests, pinned and installed under ``.cache/node``.
+"""The real Claude Code CLI for end-to-end tests, installed under ``.cache``.
 
-``.ci/run`` installs it before the tests with the same command this module falls back to:
+Which version, one switch: the environment variable ``OPENCLAUDE_CLAUDE_CODE``
 
-    npm install --prefix .cache/node --no-save @anthropic-ai/claude-code@2.1.197
+* unset or ``pinned``: ``CLAUDE_CODE_VERSION`` below, in ``.cache/node``. ``.ci/run`` installs it
+  before the tests with the same command this module falls back to:
+
+      npm install --prefix .cache/node --no-save @anthropic-ai/claude-code@2.1.332
+
+* ``latest``: the newest version the registry serves, asked with ``npm view --prefer-online``
+  (a plain ``npm install`` can resolve an older "latest" from npm's cached metadata), installed
+  at that exact version into its own prefix ``.cache/node-<version>``;
+* an exact version (``2.1.197``): that one, in ``.cache/node-<version>``.
 
 The session fixture ``claude_cli`` returns the directory holding the ``claude`` executable
-(put it on PATH), after checking that ``claude --version`` prints the pinned version.
+(put it on PATH), after checking that ``claude --version`` prints the wanted version.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,24 +29,65 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CLAUDE_CODE_VERSION = "2.1.197"
-CLAUDE_CODE_PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
+CLAUDE_CODE_VERSION = "2.1.332"
+PACKAGE = "@anthropic-ai/claude-code"
+VERSION_SWITCH = "OPENCLAUDE_CLAUDE_CODE"
 NODE_PREFIX = REPO / ".cache" / "node"
-CLAUDE_BIN_DIR = NODE_PREFIX / "node_modules" / ".bin"
-INSTALL_COMMAND = ("npm", "install", "--prefix", str(NODE_PREFIX), "--no-save", CLAUDE_CODE_PACKAGE)
+VERSION_PATTERN = re.compile(r"\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?")
 
 
-def installed_version(bin_dir: Path = CLAUDE_BIN_DIR) -> str | None:
-    """What ``claude --version`` prints first ("2.1.197"), or None when it does not run.
+def node_prefix(version: str) -> Path:
+    """Where ``version`` is installed: the pin in ``.cache/node`` (as ``.ci/run`` does), others apart."""
+    return NODE_PREFIX if version == CLAUDE_CODE_VERSION else REPO / ".cache" / f"node-{version}"
+
+
+def bin_dir(version: str) -> Path:
+    return node_prefix(version) / "node_modules" / ".bin"
+
+
+def install_command(version: str) -> tuple:
+    return ("npm", "install", "--prefix", str(node_prefix(version)), "--no-save", f"{PACKAGE}@{version}")
+
+
+def newest_version() -> str:
+    """The newest Claude Code the registry serves, asked past npm's metadata cache."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail(f"npm is needed to ask the registry for the newest {PACKAGE}")
+    done = subprocess.run([npm, "view", "--prefer-online", PACKAGE, "version"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    version = done.stdout.strip()
+    if done.returncode != 0 or not VERSION_PATTERN.fullmatch(version):
+        pytest.fail(f"npm view --prefer-online {PACKAGE} version failed ({done.returncode}): "
+                    f"{done.stdout[-500:]}{done.stderr[-1000:]}")
+    return version
+
+
+def wanted_version(choice: str | None = None) -> str:
+    """The version ``OPENCLAUDE_CLAUDE_CODE`` (or ``choice``) asks for: pinned, latest, or exact."""
+    if choice is None:
+        choice = os.environ.get(VERSION_SWITCH, "")
+    choice = choice.strip() or "pinned"
+    if choice == "pinned":
+        return CLAUDE_CODE_VERSION
+    if choice == "latest":
+        return newest_version()
+    if not VERSION_PATTERN.fullmatch(choice):
+        pytest.fail(f"{VERSION_SWITCH}={choice!r}: expected pinned, latest or a version like 2.1.332")
+    return choice
+
+
+def installed_version(directory: Path) -> str | None:
+    """What ``claude --version`` prints first ("2.1.332"), or None when it does not run.
 
     Run with a throwaway HOME and config dir so the check writes nothing of the user's.
     """
-    claude = bin_dir / "claude"
+    claude = directory / "claude"
     if not os.access(claude, os.X_OK):
         return None
     with tempfile.TemporaryDirectory(prefix="claude-version-") as home:
         env = {
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": f"{directory}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": home,
             "CLAUDE_CONFIG_DIR": home,
             "DISABLE_AUTOUPDATER": "1",
@@ -53,35 +103,35 @@ def installed_version(bin_dir: Path = CLAUDE_BIN_DIR) -> str | None:
     return words[0] if done.returncode == 0 and words else None
 
 
-def install() -> subprocess.CompletedProcess:
+def install(version: str) -> subprocess.CompletedProcess:
     npm = shutil.which("npm")
     if npm is None:
-        pytest.fail(f"npm is needed to install {CLAUDE_CODE_PACKAGE} (the real Claude Code CLI)")
-    NODE_PREFIX.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([npm, *INSTALL_COMMAND[1:]], cwd=REPO, capture_output=True, text=True,
-                          timeout=600, stdin=subprocess.DEVNULL)
+        pytest.fail(f"npm is needed to install {PACKAGE}@{version} (the real Claude Code CLI)")
+    node_prefix(version).mkdir(parents=True, exist_ok=True)
+    return subprocess.run([npm, *install_command(version)[1:]], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, stdin=subprocess.DEVNULL)
 
 
-def ensure_claude() -> Path:
-    """The directory holding ``claude`` at the pinned version; installs it when needed."""
+def ensure_claude(version: str = CLAUDE_CODE_VERSION) -> Path:
+    """The directory holding ``claude`` at ``version``; installs it when needed."""
+    directory = bin_dir(version)
     NODE_PREFIX.parent.mkdir(parents=True, exist_ok=True)
-    # One installer at a time: parallel test sessions share .cache/node.
+    # One installer at a time: parallel test sessions share .cache.
     with open(NODE_PREFIX.parent / "node.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        version = installed_version()
-        if version != CLAUDE_CODE_VERSION:
-            done = install()
+        found = installed_version(directory)
+        if found != version:
+            done = install(version)
             if done.returncode != 0:
-                pytest.fail(f"{' '.join(INSTALL_COMMAND)} failed ({done.returncode}):\n"
+                pytest.fail(f"{' '.join(install_command(version))} failed ({done.returncode}):\n"
                             f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
-            version = installed_version()
-    if version != CLAUDE_CODE_VERSION:
-        pytest.fail(f"{CLAUDE_BIN_DIR / 'claude'} --version gave {version!r}, "
-                    f"expected {CLAUDE_CODE_VERSION}")
-    return CLAUDE_BIN_DIR
+            found = installed_version(directory)
+    if found != version:
+        pytest.fail(f"{directory / 'claude'} --version gave {found!r}, expected {version}")
+    return directory
 
 
 @pytest.fixture(scope="session")
 def claude_cli() -> Path:
-    """Directory holding the real ``claude`` (Claude Code ``CLAUDE_CODE_VERSION``), for PATH."""
-    return ensure_claude()
+    """Directory holding the real ``claude`` at the version ``OPENCLAUDE_CLAUDE_CODE`` asks for."""
+    return ensure_claude(wanted_version())

@@ -148,6 +148,7 @@ def test_derived_settings_keep_every_other_user_key(sandbox):
         "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-4-6[1m]",
         "ANTHROPIC_SMALL_FAST_MODEL": "qwen-3-coder",
         "ANTHROPIC_DEFAULT_HAIKU_MODEL": "qwen-3-coder",
+        "CLAUDE_CODE_MAX_CONTEXT_TOKENS": "256000",
     }
     assert sandbox.path(".claude/settings.json").read_bytes() == original
 

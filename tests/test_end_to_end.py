@@ -690,6 +690,17 @@ def test_bash_tool_round_trip_on_the_opus_tier(oauth):
     assert ANTHROPIC_REPLY in run.stdout, run.output
 
 
+def test_claude_code_keeps_the_haiku_tier_within_its_models_window(oauth, e2e):
+    """Claude Code 2.1.332 assumes 1M tokens for a model name it does not know, and says so; the
+    derived settings give it the haiku upstream's window from LiteLLM's map instead."""
+    settings = json.loads((e2e.home / ".openClaude/settings.json").read_text())
+    assert settings["env"]["CLAUDE_CODE_MAX_CONTEXT_TOKENS"] == "256000"
+    for run in oauth.runs.values():
+        assert "doesn't recognize the model" not in run.stdout + run.stderr, run.output
+    assert re.search(r"PASS\s+context windows fit the models\s+opus 1000000, sonnet 1000000, "
+                     r"haiku 256000", oauth.verify.output), oauth.verify.output
+
+
 def test_runs_reuse_the_one_proxy(oauth):
     pids = {run.proxy_pid for run in oauth.runs.values()}
     assert len(pids) == 1 and None not in pids, pids

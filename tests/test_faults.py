@@ -61,7 +61,7 @@ SETTINGS = {
             "ANTHROPIC_AUTH_TOKEN": USER_TOKEN, "NPM_TOKEN": USER_TOKEN},
 }
 TIERS = {"model": "claude-opus-4-6[1m]", "opus": "claude-opus-4-6[1m]",
-         "sonnet": "claude-sonnet-4-6[1m]", "haiku": "qwen-3-coder"}
+         "sonnet": "claude-sonnet-4-6[1m]", "haiku": "qwen-3-coder", "max_context_tokens": 256000}
 # A run that changes the LiteLLM source, the config, the launcher and the derived settings.
 CHANGE = {"litellm_source": "fork", "long_context": False, "aws_region": "eu-west-1"}
 NO_CHANGE_SUFFIX = "; fix it and re-run (no file was changed)"

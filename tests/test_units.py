@@ -122,10 +122,59 @@ def test_malformed_settings_are_refused_with_the_file_and_problem(text, message)
 
 
 def test_settings_tiers_follow_data_and_long_context():
-    assert settings_tiers(data()) == TIERS
-    short = settings_tiers(data(long_context=False, sonnet_model_name="claude-sonnet-4-5"))
+    assert settings_tiers(data()) == {**TIERS, "max_context_tokens": 256000}
+    short = settings_tiers(data(long_context=False, sonnet_model_name="claude-sonnet-4-5",
+                                haiku_context_window=None))
     assert short == {"model": "claude-opus-4-6", "opus": "claude-opus-4-6",
                      "sonnet": "claude-sonnet-4-5", "haiku": "qwen-3-coder"}
+
+
+# Context windows: what Claude Code assumes per tier, against LiteLLM's map.
+
+MAP = {"claude-opus-4-6": {"max_input_tokens": 1000000},
+       "claude-sonnet-4-6": {"max_input_tokens": 1000000},
+       "qwen.qwen3-next-80b-a3b": {"max_input_tokens": 256000}}
+
+
+def test_the_settings_cap_claude_codes_window_for_a_name_it_does_not_know():
+    derived = derive_settings({}, {**TIERS, "max_context_tokens": 256000})
+    assert derived["env"]["CLAUDE_CODE_MAX_CONTEXT_TOKENS"] == "256000"
+    assert "CLAUDE_CODE_MAX_CONTEXT_TOKENS" not in derive_settings({}, TIERS)["env"]
+
+
+@pytest.mark.parametrize(("own", "kept"), [("100000", "100000"), ("900000", "256000"),
+                                           ("lots", "256000"), ("0", "256000")])
+def test_a_users_own_window_is_kept_only_when_smaller(own, kept):
+    source = {"env": {"CLAUDE_CODE_MAX_CONTEXT_TOKENS": own}}
+    derived = derive_settings(source, {**TIERS, "max_context_tokens": 256000})
+    assert derived["env"]["CLAUDE_CODE_MAX_CONTEXT_TOKENS"] == kept
+
+
+def test_default_windows_fit_the_models_in_both_states():
+    from operations.context import assumed_windows, window_findings
+
+    for mode in ("oauth", "bedrock"):
+        assert assumed_windows(data(mode)) == {"opus": 1000000, "sonnet": 1000000, "haiku": 256000}
+    assert window_findings(data(), MAP) == []
+    bedrock_map = {"us.anthropic.claude-opus-4-6-v1": {"max_input_tokens": 1000000},
+                   "us.anthropic.claude-sonnet-4-6": {"max_input_tokens": 1000000},
+                   "qwen.qwen3-next-80b-a3b": {"max_input_tokens": 256000}}
+    assert window_findings(data("bedrock"), bedrock_map) == []
+
+
+def test_a_pinned_model_with_a_smaller_window_is_reported_with_the_fix():
+    from operations.context import window_findings
+
+    pinned = data(oauth_haiku_model="bedrock/converse/qwen.qwen3-coder-30b-a3b-v1:0")
+    [finding] = window_findings(pinned, {**MAP, "qwen.qwen3-coder-30b-a3b-v1:0": {"max_input_tokens": 128000}})
+    assert "haiku tier" in finding and "256000" in finding and "--data haiku_context_window=128000" in finding
+    # Without the setting Claude Code 2.1.332 assumes 1M for the unknown name.
+    [finding] = window_findings(data(haiku_context_window=None), MAP)
+    assert "1000000" in finding
+    short = {**MAP, "claude-sonnet-4-6": {"max_input_tokens": 200000}}
+    [finding] = window_findings(data(), short)
+    assert "sonnet tier" in finding and "--data long_context=false" in finding
+    assert window_findings(data(long_context=False), short) == []
 
 
 # The LiteLLM config builder.
