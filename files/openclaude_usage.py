@@ -68,52 +68,67 @@ def append(path: str, line: str, max_bytes: int = MAX_BYTES) -> None:
 
 
 def read_records(path: str, since: float):
-    """The records at or after ``since`` (epoch seconds), oldest first, from both files."""
+    """The records from ``since`` (epoch seconds) on, oldest first, from both files. Lines are
+    appended in time order, so once one is recent enough the rest are read without the check."""
+    count, recent = len(FIELDS), False
     for name in (f"{path}.1", path):
         try:
             with open(name, encoding="utf-8", errors="replace") as lines:
                 for line in lines:
                     values = line.rstrip("\n").split("\t")
-                    if len(values) != len(FIELDS):
+                    if len(values) != count:
                         continue
-                    try:
-                        if float(values[0]) < since:
+                    if not recent:
+                        try:
+                            recent = float(values[0]) >= since
+                        except ValueError:
                             continue
-                    except ValueError:
-                        continue
+                        if not recent:
+                            continue
                     yield values
         except FileNotFoundError:
             continue
 
 
-def _number(text: str, kind=int):
-    try:
-        return kind(text) if text else 0
-    except ValueError:
-        return 0
-
-
 def summarise(records, tiers: dict) -> dict:
-    """Per tier: requests, tokens, errors by kind, fallbacks by reason, upstreams, Bedrock cost."""
+    """Per tier: requests, tokens, errors by kind, fallbacks by reason, upstreams, Bedrock cost
+    (LiteLLM's estimate from its model map, recorded with each Bedrock request)."""
+    # Sum per distinct (group, upstream, error, fallback) first: a month is ~100 000 lines.
+    totals: dict = {}
+    for _, group, upstream, _, error, tokens_in, tokens_out, _, fallback, cost in records:
+        try:
+            numbers = (int(tokens_in or 0), int(tokens_out or 0), float(cost or 0))
+        except ValueError:
+            continue  # a line cut short by a crash mid-write, or edited
+        key = (group, upstream, error, fallback)
+        total = totals.get(key)
+        if total is None:
+            total = totals[key] = [0, 0, 0, 0.0]
+        total[0] += 1
+        total[1] += numbers[0]
+        total[2] += numbers[1]
+        total[3] += numbers[2]
     slots = {name.split("[", 1)[0]: slot for slot, name in tiers.items() if slot != "model"}
     summary: dict = {}
-    for _, group, upstream, status, error, tokens_in, tokens_out, _, fallback, cost in records:
-        tier = summary.setdefault(slots.get(group, group), {
-            "model_name": group, "requests": 0, "ok": 0, "input_tokens": 0, "output_tokens": 0,
-            "errors": {}, "fallbacks": {}, "upstreams": {}, "bedrock_cost_usd": 0.0,
-        })
-        tier["requests"] += 1
-        tier["upstreams"][upstream] = tier["upstreams"].get(upstream, 0) + 1
+    for (group, upstream, error, fallback), (count, tokens_in, tokens_out, cost) in totals.items():
+        slot = slots.get(group, group)
+        if slot not in summary:
+            summary[slot] = {"model_name": group, "requests": 0, "ok": 0, "input_tokens": 0,
+                             "output_tokens": 0, "errors": {}, "fallbacks": {}, "upstreams": {},
+                             "bedrock_cost_usd": 0.0}
+        tier = summary[slot]
+        tier["requests"] += count
+        tier["upstreams"][upstream] = tier["upstreams"].get(upstream, 0) + count
         if error:
-            tier["errors"][error] = tier["errors"].get(error, 0) + 1
+            tier["errors"][error] = tier["errors"].get(error, 0) + count
         else:
-            tier["ok"] += 1
+            tier["ok"] += count
         if fallback:
-            tier["fallbacks"][fallback] = tier["fallbacks"].get(fallback, 0) + 1
-        tier["input_tokens"] += _number(tokens_in)
-        tier["output_tokens"] += _number(tokens_out)
+            tier["fallbacks"][fallback] = tier["fallbacks"].get(fallback, 0) + count
+        tier["input_tokens"] += tokens_in
+        tier["output_tokens"] += tokens_out
         if upstream.startswith("bedrock/"):
-            tier["bedrock_cost_usd"] += _number(cost, float)
+            tier["bedrock_cost_usd"] += cost
     for tier in summary.values():
         tier["bedrock_cost_usd"] = round(tier["bedrock_cost_usd"], 6)
     return summary

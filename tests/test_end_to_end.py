@@ -325,14 +325,15 @@ class EndToEnd:
         result = self.pyinfra("verify.py", oauth=oauth, data={"live": True})
         return result, self.upstream_since(mark)
 
-    def claude(self, label: str, *args: str, oauth: bool) -> Run:
-        """``openclaude ARGS`` as a user would run it; records what each side received."""
+    def claude(self, label: str, *args: str, oauth: bool, env: dict | None = None) -> Run:
+        """``openclaude ARGS`` as a user would run it (``env``: more of the user's shell);
+        records what each side received."""
         marks = (len(self.api.requests.snapshot()), len(self.bedrock.requests.snapshot()), self.tap.mark())
         self.env_record.unlink(missing_ok=True)
         argv = [str(self.alias), *args]
         started = time.monotonic()
         try:
-            done = subprocess.run(argv, cwd=self.root / "project", env=self.env(oauth=oauth),
+            done = subprocess.run(argv, cwd=self.root / "project", env={**self.env(oauth=oauth), **(env or {})},
                                   capture_output=True, text=True, timeout=CLAUDE_RUN_TIMEOUT,
                                   stdin=subprocess.DEVNULL)
             returncode, stdout, stderr = done.returncode, done.stdout, done.stderr
