@@ -20,6 +20,8 @@ from datetime import date, datetime
 
 FIELDS = ("time", "group", "upstream", "status", "error", "input", "output", "latency_ms",
           "fallback", "cost")
+# The launcher's SETTINGS_TIERS holds more than the tier names (the model, a context window).
+TIER_SLOTS = ("opus", "sonnet", "haiku")
 # About 70 000 requests per file: a month of a heavy user's requests fits in the two files.
 MAX_BYTES = 8 * 1024 * 1024
 
@@ -108,7 +110,7 @@ def summarise(records, tiers: dict) -> dict:
         total[1] += numbers[0]
         total[2] += numbers[1]
         total[3] += numbers[2]
-    slots = {name.split("[", 1)[0]: slot for slot, name in tiers.items() if slot != "model"}
+    slots = {tiers[slot].split("[", 1)[0]: slot for slot in TIER_SLOTS if slot in tiers}
     summary: dict = {}
     for (group, upstream, error, fallback), (count, tokens_in, tokens_out, cost) in totals.items():
         slot = slots.get(group, group)

@@ -13,7 +13,7 @@ from files import openclaude_usage as usage
 
 SCRIPT = Path(usage.__file__)
 TIERS = {"model": "claude-opus-4-6[1m]", "opus": "claude-opus-4-6[1m]",
-         "sonnet": "claude-sonnet-4-6[1m]", "haiku": "qwen-3-coder"}
+         "sonnet": "claude-sonnet-4-6[1m]", "haiku": "qwen-3-coder", "max_context_tokens": 256000}
 
 
 def line(**fields) -> str:
