@@ -9,6 +9,46 @@ from dataclasses import dataclass
 
 from pyinfra.api import FactBase
 
+# Where installers put uv and claude, searched after PATH: a non-interactive SSH shell's PATH
+# often lacks them (Homebrew on Apple silicon and on Intel Macs, Claude Code's native installer,
+# uv's own installer). "~/" is the target user's home.
+UV_DIRS = ("~/.local/bin", "~/.cargo/bin", "/opt/homebrew/bin", "/usr/local/bin")
+CLAUDE_DIRS = ("~/.local/bin", "~/.claude/local", "/opt/homebrew/bin", "/usr/local/bin")
+
+
+def dirs_on_target(dirs, home: str) -> list[str]:
+    """``dirs`` as absolute paths under ``home``."""
+    return [f"{home}/{d[2:]}" if d.startswith("~/") else d for d in dirs]
+
+
+def shell_words(dirs) -> str:
+    """``dirs`` as words for a shell on the target (``~/`` becomes ``"$HOME"/``)."""
+    return " ".join(f'"$HOME"/{shlex.quote(d[2:])}' if d.startswith("~/") else shlex.quote(d)
+                    for d in dirs)
+
+
+# Shell functions for target-side scripts, portable to macOS (no timeout(1) there).
+# find_tool NAME DIR...: NAME on PATH, else the first executable DIR/NAME.
+# limited SECONDS COMMAND...: runs COMMAND, stopped with SIGTERM after SECONDS.
+PORTABLE_SH = r"""
+find_tool() {
+  name=$1; shift
+  command -v "$name" 2>/dev/null && return 0
+  for dir in "$@"; do [ -x "$dir/$name" ] && { printf '%s\n' "$dir/$name"; return 0; }; done
+  return 0
+}
+limited() {
+  seconds=$1; shift
+  "$@" & limited_pid=$!
+  (trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+   sleep "$seconds" & sleeper=$!; wait "$sleeper" && kill -TERM "$limited_pid" 2>/dev/null
+  ) </dev/null >/dev/null 2>&1 &
+  watchdog=$!
+  wait "$limited_pid"; limited_status=$?
+  kill -TERM "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
+  return "$limited_status"
+}
+"""
 # Reads everything a converged deploy compares against, in one command (one SSH round trip).
 # Lines: "<field>\t<value>", "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>",
 # "same\t<path>\t<other>" when both name one file (a symlink, or one entry on a
@@ -37,12 +77,16 @@ entry() {
 }
 same() { [ "$HOME/$1" -ef "$HOME/$2" ] && printf 'same\t%s\t%s\n' "$1" "$2"; true; }
 printf 'home\t%s\n' "$HOME"
-uv=$(command -v uv 2>/dev/null || true)
-for candidate in "$HOME/.local/bin/uv" "$HOME/.cargo/bin/uv"; do
-  [ -z "$uv" ] && [ -x "$candidate" ] && uv=$candidate
-done
+uv=$(find_tool uv @UV_DIRS@)
 printf 'uv\t%s\n' "$uv"
-printf 'python3\t%s\n' "$(command -v python3 2>/dev/null)"
+python3=$(command -v python3 2>/dev/null)
+printf 'python3\t%s\n' "$python3"
+os=$(uname -s 2>/dev/null)
+printf 'os\t%s\n' "$os"
+# A Mac without the Command Line Tools: /usr/bin/python3 is a stub that opens an install dialog.
+if [ "$os" = Darwin ] && [ "$python3" = /usr/bin/python3 ] && ! xcode-select -p >/dev/null 2>&1; then
+  printf 'python3_stub\t1\n'
+fi
 if [ -n "$uv" ]; then
   tool_dir=$("$uv" tool dir 2>/dev/null)
   printf 'tool_dir\t%s\n' "$tool_dir"
@@ -50,6 +94,27 @@ if [ -n "$uv" ]; then
   receipt="$tool_dir/litellm/uv-receipt.toml"
   [ -r "$receipt" ] && printf 'receipt\t%s\n' "$(base64 < "$receipt" | tr -d '\n')"
 fi
+# Whether HOME/DIR is on the login shell's PATH (a new terminal's), and the file that shell reads
+# at login. Asked of that shell, with a watchdog, only when this shell's PATH lacks DIR.
+on_path() {
+  shell=${SHELL:-/bin/sh}; dir="$HOME/$1"
+  printf 'shell\t%s\n' "$shell"
+  case ${shell##*/} in
+    zsh) profile=.zprofile ;;
+    bash) if [ -f "$HOME/.bash_profile" ]; then profile=.bash_profile
+          elif [ -f "$HOME/.bash_login" ]; then profile=.bash_login
+          elif [ "$os" = Darwin ]; then profile=.bash_profile
+          else profile=.profile; fi ;;
+    fish) profile=.config/fish/config.fish ;;
+    *) profile=.profile ;;
+  esac
+  printf 'profile\t%s\n' "$profile"
+  case ":$PATH:" in *":$dir:"*) printf 'on_path\tyes\n'; return ;; esac
+  login=$(limited 10 "$shell" -l -c 'printf "\nopenclaude-path=%s\n" "$PATH"' 2>/dev/null \
+    | sed -n 's/^openclaude-path=//p' | tail -n 1)
+  if [ -z "$login" ]; then printf 'on_path\tunknown\n'; return; fi
+  case ":$login:" in *":$dir:"*) printf 'on_path\tyes\n' ;; *) printf 'on_path\tno\n' ;; esac
+}
 models() {
   reader=$1; shift; python="$tool_dir/litellm/bin/python"
   if [ -n "$uv" ] && [ -x "$python" ]; then
@@ -57,6 +122,7 @@ models() {
   fi
 }
 """
+_HOST_SCRIPT = PORTABLE_SH + _HOST_SCRIPT.replace("@UV_DIRS@", shell_words(UV_DIRS))
 
 # Looks up ids in the installed LiteLLM's bundled model map without importing LiteLLM (seconds).
 _MODEL_MAP_READER = (
@@ -90,6 +156,8 @@ class OpenClaudeHost(FactBase):
     + keys: home-relative secret files: only whether each holds a LiteLLM key
     + model_ids: upstream ids to look up in the installed LiteLLM's model map (offline)
     + same_files: home-relative (path, other) pairs: whether both name the same file (``-ef``)
+    + on_path: a home-relative directory: whether the login shell's PATH has it (``yes``, ``no``,
+      ``unknown``), with ``shell`` and the ``profile`` that shell reads at login
 
     **Example:**
 
@@ -99,18 +167,22 @@ class OpenClaudeHost(FactBase):
          "tool_dir": "/home/dev/.local/share/uv/tools", "bin_dir": "/home/dev/.local/bin",
          "receipt": "[tool]\\nrequirements = ...", "entries": {".litellm/config.yaml": Entry(...)},
          "same_files": {(".local/bin/openclaude", ".local/bin/openClaude")},
+         "os": "Darwin", "shell": "/bin/zsh", "profile": ".zprofile", "on_path": "no",
          "models": {"qwen.qwen3-next-80b-a3b": {"max_input_tokens": 256000,
                                                 "max_output_tokens": 8000,
                                                 "deprecation_date": None}}}
     """
 
-    def command(self, content=(), described=(), keys=(), model_ids=(), same_files=()) -> str:
+    def command(self, content=(), described=(), keys=(), model_ids=(), same_files=(),
+                on_path=None) -> str:
         calls = [
             f"entry {kind} {shlex.quote(path)}"
             for kind, paths in (("content", content), ("describe", described), ("key", keys))
             for path in paths
         ]
         calls += [f"same {shlex.quote(path)} {shlex.quote(other)}" for path, other in same_files]
+        if on_path:
+            calls.append(f"on_path {shlex.quote(on_path)}")
         if model_ids:
             quoted = " ".join(shlex.quote(model_id) for model_id in model_ids)
             calls.append(f"models {shlex.quote(_MODEL_MAP_READER)} {quoted}")

@@ -35,6 +35,7 @@ from operations.render import (
     launcher_values,
     settings_tiers,
 )
+from operations.shellpath import launcher_dir_on_path
 from operations.tools import litellm_installed, tool_dirs, uv_installed
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,6 +80,7 @@ def read_target(paths: dict, model_ids=()) -> dict:
         keys=[paths["master_key_file"]],
         model_ids=model_ids,
         same_files=[(paths["launcher_alias"], paths["launcher"])],
+        on_path=paths["bin_dir"],
     )
 
 
@@ -181,6 +183,12 @@ def openclaude(mode: str = "oauth"):
         target=posixpath.relpath(paths["launcher"], posixpath.dirname(paths["launcher_alias"])),
         current=entries[paths["launcher_alias"]],
         same_file=(paths["launcher_alias"], paths["launcher"]) in facts["same_files"],
+    )
+    launcher_dir_on_path(
+        name=f"~/{paths['bin_dir']} is on the login shell's PATH",
+        directory=paths["bin_dir"],
+        facts=facts,
+        command=posixpath.basename(paths["launcher_alias"]),
     )
     directory(
         name=f"~/{paths['openclaude_dir']} exists",

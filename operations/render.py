@@ -8,6 +8,7 @@ import yaml
 
 from operations.context import max_context_tokens
 from operations.data import DeployData
+from operations.facts import CLAUDE_DIRS, dirs_on_target
 
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 CALLBACKS_MODULE = "openclaude_callbacks"
@@ -120,4 +121,6 @@ def launcher_values(data: DeployData, home: str, tool_dir: str, bin_dir: str) ->
         "PROXY_PID_FILE": f"{home}/{data.paths['proxy_pid_file']}",
         "HEALTH_TIMEOUT": str(data.health_timeout),
         "CLAUDE_BIN": "claude",
+        # Searched when claude is not on PATH (a non-interactive SSH shell's, say).
+        "CLAUDE_DIRS": ":".join(dirs_on_target(CLAUDE_DIRS, home)),
     }

@@ -10,6 +10,10 @@ from pyinfra.api import operation
 from operations.sources import installed_source, uv_install_args, wanted_source
 
 UV_HOME_DIR = ".local/share/openclaude/uv"
+_MAC_INSTALL_UV = (
+    "Install uv for this user (brew install uv, or uv's standalone installer, which puts it in "
+    "~/.local/bin), or the Command Line Tools for python3 and pip (xcode-select --install)"
+)
 
 
 def uv_path(facts: dict) -> str:
@@ -31,9 +35,11 @@ def uv_installed(requirement: str = "uv", *, facts: dict):
     """
     Ensure ``uv`` is available to the target user, installing it from PyPI without sudo.
 
-    Found on PATH or in ``~/.local/bin`` / ``~/.cargo/bin`` (a non-interactive shell's PATH
-    often lacks them). Otherwise pip installs the ``uv`` wheel into ``~/.local/share/openclaude/uv``
-    and ``~/.local/bin/uv`` links to it.
+    Found on PATH or where installers put it (``UV_DIRS``: ``~/.local/bin``, ``~/.cargo/bin``,
+    Homebrew's; a non-interactive shell's PATH often lacks them). Otherwise pip installs the
+    ``uv`` wheel into ``~/.local/share/openclaude/uv`` and ``~/.local/bin/uv`` links to it. On a
+    Mac without the Command Line Tools, whose ``/usr/bin/python3`` is only an installer stub,
+    it fails at once (running the stub would open a dialog) and says what to install.
 
     + requirement: pip requirement for uv. Default "uv".
     + facts: the ``OpenClaudeHost`` fact
@@ -48,11 +54,21 @@ def uv_installed(requirement: str = "uv", *, facts: dict):
         host.noop(f"uv found at {facts['uv']}")
         return
     home = shlex.quote(facts["home"])
+    if facts.get("python3_stub"):
+        stub = (
+            "openClaude: uv is not installed, and /usr/bin/python3 is macOS's placeholder that "
+            "asks for the Command Line Tools, so uv cannot be installed with pip. "
+            f"{_MAC_INSTALL_UV}, and re-run."
+        )
+        yield f"echo {shlex.quote(stub)} >&2; exit 1"
+        return
+    install_pip = (_MAC_INSTALL_UV if facts.get("os") == "Darwin" else
+                   "Install uv for this user (~/.local/bin/uv), or pip for python3 "
+                   "(Debian/Ubuntu: python3-pip) with access to a package index")
     failed = (
         f"openClaude: uv is not installed and could not be installed with 'python3 -m pip install "
-        f"--target ~/{UV_HOME_DIR} {requirement}' (no sudo is used). Install uv for this user "
-        "(~/.local/bin/uv), or pip for python3 (Debian/Ubuntu: python3-pip) with access to a "
-        "package index, and re-run. pip said:"
+        f"--target ~/{UV_HOME_DIR} {requirement}' (no sudo is used). {install_pip}, and re-run. "
+        "pip said:"
     )
     yield (
         'log=$(mktemp "${TMPDIR:-/tmp}/openclaude-uv.XXXXXX") && trap \'rm -f "$log"\' EXIT && '

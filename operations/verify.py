@@ -22,16 +22,18 @@ from operations.context import (
     window_findings,
 )
 from operations.data import MODES, DataError, DeployData, load_data
+from operations.facts import CLAUDE_DIRS, PORTABLE_SH, shell_words
 from operations.lifecycle import lifecycle_findings
 from operations.openclaude import DEFAULTS, managed_paths, read_target
 from operations.render import build_config, settings_tiers
+from operations.shellpath import path_fix, path_problem
 from operations.sources import installed_source, wanted_source
 
 # What the table needs beyond OpenClaudeHost, in one command. The AWS CLI check talks to AWS
 # (read-only, sts:GetCallerIdentity); without the CLI, credentials are looked for locally.
 _PROBE_SCRIPT = r"""
 launcher=$1; alias=$2
-printf 'claude\t%s\n' "$(command -v claude 2>/dev/null || { [ -x "$HOME/.local/bin/claude" ] && echo "$HOME/.local/bin/claude"; })"
+printf 'claude\t%s\n' "$(find_tool claude @CLAUDE_DIRS@)"
 if [ -f "$launcher" ]; then bash -n "$launcher" 2>/dev/null; printf 'launcher_syntax\t%s\n' "$?"; fi
 for name in "$launcher" "$alias"; do
   "$name" --help 2>/dev/null | grep -q '^Usage: openClaude'; printf 'runs\t%s\t%s\n' "$name" "$?"
@@ -50,6 +52,7 @@ if command -v aws >/dev/null 2>&1; then
 fi
 true
 """
+_PROBE_SCRIPT = PORTABLE_SH + _PROBE_SCRIPT.replace("@CLAUDE_DIRS@", shell_words(CLAUDE_DIRS))
 
 
 class VerifyProbe(FactBase):
@@ -171,6 +174,14 @@ def user_settings_check(facts: dict, paths: dict) -> Check:
     if problem:
         return Check(name, False, problem, settings_fix(f"~/{paths['openclaude_settings']}"))
     return Check(name, True, f"~/{paths['claude_settings']}")
+
+
+def path_check(facts: dict, paths: dict) -> Check:
+    name = "launcher's directory on the login shell's PATH"
+    problem = path_problem(facts, paths["bin_dir"])
+    if problem:
+        return Check(name, False, problem, path_fix(facts, paths["bin_dir"]))
+    return Check(name, True, f"~/{paths['bin_dir']} ({facts.get('shell')})")
 
 
 def settings_check(data: DeployData, text: str | None, path: str, redeploy: str) -> Check:
@@ -333,7 +344,7 @@ work=$(mktemp -d) && cd "$work" || exit 1
 "$launcher" --status >/dev/null 2>&1 || true
 started=$(date +%s)
 for model in "$@"; do
-  output=$(timeout 180 "$launcher" -p "Reply with the single word OK." --model "$model" 2>&1 < /dev/null)
+  output=$(limited 180 "$launcher" -p "Reply with the single word OK." --model "$model" 2>&1 < /dev/null)
   status=$?
   printf 'prompt\t%s\t%s\t%s\n' "$model" "$status" "$(printf '%s' "$output" | tr '\t\n' '  ' | cut -c1-400)"
 done
@@ -342,6 +353,7 @@ cat "$usage.1" "$usage" 2>/dev/null | awk -F '\t' -v since="$started" '$1 >= sin
 health=$("$launcher" --status 2>&1); printf 'health\t%s\t%s\n' "$?" "$(printf '%s' "$health" | tr '\t\n' '  ')"
 cd / && rm -rf "$work"
 """
+_LIVE_SCRIPT = PORTABLE_SH + _LIVE_SCRIPT
 
 
 class LiveProbe(FactBase):
@@ -451,6 +463,7 @@ def verify():
         launcher_check(facts, probe, paths["launcher"], redeploy),
         alias_check(facts, probe, paths, facts["home"], redeploy),
         user_settings_check(facts, paths),
+        path_check(facts, paths),
         settings_check(data, _entry_text(entries, paths["openclaude_settings"]),
                        paths["openclaude_settings"], redeploy),
         key_check(facts, paths["master_key_file"], redeploy),

@@ -48,6 +48,7 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         "PROXY_PID_FILE": str(home / ".litellm" / "proxy.pid"),
         "HEALTH_TIMEOUT": str(health_timeout),
         "CLAUDE_BIN": str(FAKES / "claude"),
+        "CLAUDE_DIRS": str(home / ".local" / "bin"),
     }
     env = {
         # The fakes' `env python3` finds this interpreter first (a pyenv shim adds ~0.1 s).

@@ -286,7 +286,8 @@ class EndToEnd:
                and not name.startswith(("ANTHROPIC_", "CLAUDE_", "AWS_", "LITELLM_", "OPENCLAUDE_"))}
         env.update({
             "HOME": str(self.home),
-            "PATH": os.pathsep.join([str(self.shim_dir), str(self.claude_dir), str(BIN), "/usr/bin", "/bin"]),
+            "PATH": os.pathsep.join([str(self.shim_dir), str(self.claude_dir), str(BIN), "/usr/bin", "/bin",
+                                     str(self.home / ".local/bin")]),
             "LANG": "C.UTF-8",
             "TERM": "dumb",
             "USER": os.environ.get("USER", "tester"),

@@ -363,6 +363,20 @@ def test_missing_claude_says_how_to_install_it(launcher):
     assert launcher.recorded("litellm") == []
 
 
+def test_claude_off_path_is_found_where_installers_put_it(launcher):
+    """Claude Code's native installer (~/.local/bin), Homebrew: not on an SSH shell's PATH."""
+    native = launcher.home / ".local" / "bin"
+    native.mkdir(parents=True)
+    (native / "claude").symlink_to(FAKES / "claude")
+    launcher.render(CLAUDE_BIN="claude", CLAUDE_DIRS=f"{launcher.root / 'nowhere'}:{native}")
+
+    result = launcher.run("-p", "hi")
+
+    assert result.returncode == 0, result.stderr
+    [claude] = launcher.recorded("claude")
+    assert claude["argv"][1:] == ["-p", "hi"]
+
+
 def test_missing_master_key_says_to_rerun_the_deploy(launcher):
     Path(launcher.values["MASTER_KEY_FILE"]).unlink()
 
@@ -745,8 +759,9 @@ def test_render_assigns_every_variable_in_order_with_shell_quoting(launcher_bash
     assert [line.split("=", 1)[0] for line in assignments[: len(LAUNCHER_VARIABLES)]] == list(
         LAUNCHER_VARIABLES
     )
-    block = text[text.index("OPENCLAUDE_MODE=") : text.index("CLAUDE_BIN=")]
-    block += text[text.index("CLAUDE_BIN=") :].split("\n", 1)[0]
+    last = f"{LAUNCHER_VARIABLES[-1]}="
+    block = text[text.index("OPENCLAUDE_MODE=") : text.index(last)]
+    block += text[text.index(last) :].split("\n", 1)[0]
     echo = "; ".join(f'printf "%s\\0" "${name}"' for name in LAUNCHER_VARIABLES)
     shown = subprocess.run(
         [str(launcher_bash / "bash"), "-c", f"{block}\n{echo}"], capture_output=True, text=True,

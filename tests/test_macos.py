@@ -5,11 +5,22 @@ places for uv and claude, the Xcode python3 stub, and the login shell's PATH."""
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from operations.facts import PORTABLE_SH, OpenClaudeHost
+from operations.shellpath import path_fix
+from tests.bash32 import bash32
 from tests.casefold_home import casefold_sandbox  # noqa: F401  (fixture)
+from tests.conftest import BIN, REPO
+from tests.faults_support import tool_bin
+from tests.processes import alive
 from tests.test_verify import checks, failed
 
 LAUNCHER, ALIAS = ".local/bin/openClaude", ".local/bin/openclaude"
@@ -116,3 +127,285 @@ def test_verify_fails_when_the_alias_does_not_run_the_launcher(sandbox):
     assert ALIAS_CHECK in failed(result), result.output
     assert "~/.local/bin/openclaude did not run the launcher" in failed(result)[ALIAS_CHECK]
     assert "fix: re-run deploy.py" in result.output
+
+
+# --- a BSD userland: nothing on the target may need a GNU-only tool or flag ------------------
+
+BSD_USERLAND = REPO / "tests" / "bsd_userland"
+# Real tools that behave the same on macOS; the GNU ones that differ are BSD_USERLAND's
+# stand-ins, and timeout, flock, realpath, setsid, stdbuf are absent as on a Mac.
+SAME_ON_MACOS = (
+    "env", "cat", "tr", "cmp", "od", "head", "rm", "printf", "cp", "dirname", "basename", "git",
+    "sleep", "wc", "ls", "touch", "id", "uname", "sort", "tee", "cut", "cksum", "awk", "chmod",
+    "mkdir",
+)
+
+
+def macos_shells() -> dict:
+    """sh and bash as on a Mac: bash 3.2 for both (macOS's /bin/sh is bash 3.2 in POSIX mode)."""
+    bash = bash32() or Path(shutil.which("bash"))
+    return {"sh": bash, "bash": bash}
+
+
+def mac_bin(directory: Path, extra: dict) -> Path:
+    """A bin directory like a Mac's: the stand-ins, bash 3.2 as sh and bash, the tools that are
+    the same there, and ``extra`` (name -> target or script; None leaves the name out)."""
+    tools = {"sh": None, "bash": None, **{path.name: path for path in BSD_USERLAND.iterdir()},
+             **macos_shells(), **extra}
+    return tool_bin(directory, tools=[tool for tool in SAME_ON_MACOS if tool not in tools],
+                    extra={name: target for name, target in tools.items() if target is not None})
+
+
+def bsd_path(sandbox, directory: Path, **extra) -> str:
+    """A Mac-like PATH with uv, python3 and a stub ``claude`` (unless ``extra`` says otherwise),
+    then ~/.local/bin."""
+    mac_bin(directory, {"uv": BIN / "uv", "python3": Path(sys.executable),
+                        "claude": '#!/bin/sh\necho "2.1.197 (Claude Code)"\n', **extra})
+    return os.pathsep.join([str(directory), str(sandbox.path(".local/bin"))])
+
+
+@pytest.mark.parametrize("tool, args, message", [
+    ("stat", ["-c", "%a"], "illegal option"),
+    ("readlink", ["-f", "/"], "illegal option"),
+    ("sed", ["-i", "s/a/b/", "/dev/null"], "illegal option"),
+    ("date", ["-d", "yesterday"], "illegal option"),
+    ("find", ["-name", "x"], "usage: find"),
+    ("find", [".", "-printf", "%p"], "illegal option"),
+    ("mktemp", ["--suffix=.x"], "illegal option"),
+    ("base64", ["-w0"], "illegal option"),
+    ("ln", ["-sfT", "a", "b"], "illegal option"),
+    ("grep", ["-P", "x"], "illegal option"),
+])
+def test_bsd_stand_ins_reject_gnu_only_flags(tool, args, message):
+    result = subprocess.run([str(BSD_USERLAND / tool), *args], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_bsd_stat_answers_its_own_format(tmp_path):
+    path = tmp_path / "file"
+    path.write_text("x")
+    path.chmod(0o640)
+    result = subprocess.run([str(BSD_USERLAND / "stat"), "-f", "%Lp", str(path)],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "640"
+
+
+def test_deploy_rerun_and_verify_need_nothing_macos_lacks(sandbox, tmp_path):
+    sandbox.env.update(PATH=bsd_path(sandbox, tmp_path / "bsd-bin"),
+                       BSD_USERLAND_LOG=str(tmp_path / "bsd.log"),
+                       AWS_ACCESS_KEY_ID="AKIAOPENCLAUDEMACOS1", AWS_SECRET_ACCESS_KEY="macos/secret")
+    sandbox.env.pop("AWS_PROFILE", None)
+
+    first = sandbox.pyinfra("deploy.py")
+    assert (first.returncode, first.errors) == (0, 0), first.output
+    again = sandbox.pyinfra("deploy.py")
+    assert (again.returncode, again.changed) == (0, 0), again.output
+    verified = sandbox.pyinfra("verify.py")
+    assert verified.returncode == 0, verified.output
+    assert not failed(verified), verified.output
+
+    # The stand-ins were the ones used: GNU stat's -c was refused, BSD's -f answered.
+    used = (tmp_path / "bsd.log").read_text().splitlines()
+    assert any(line.startswith("stat -c %a") for line in used), used[:20]
+    assert any(line.startswith("stat -f %Lp") for line in used), used[:20]
+
+
+# --- where macOS puts things: Darwin's uname, the Xcode python3 stub, Homebrew, native claude -----
+
+DARWIN = {
+    "uname": '#!/bin/sh\ncase ${1:-} in -s | "") echo Darwin ;; -m) echo arm64 ;; *) echo Darwin ;; esac\n',
+    # Without the Command Line Tools (what a fresh Mac answers).
+    "xcode-select": '#!/bin/sh\necho "xcode-select: error: unable to get active developer directory" >&2\nexit 2\n',
+}
+
+
+def no_uv_outside_home() -> None:
+    for directory in ("/opt/homebrew/bin", "/usr/local/bin"):
+        if os.path.exists(f"{directory}/uv"):
+            pytest.skip(f"this machine has {directory}/uv: a deploy would use it")
+
+
+def test_xcode_python3_stub_is_never_run_and_the_message_says_what_to_install(fresh_mac):
+    """A Mac without the Command Line Tools: /usr/bin/python3 is the stub (found on PATH)."""
+    no_uv_outside_home()
+    fresh_mac.env["PATH"] = os.pathsep.join([
+        str(mac_bin(fresh_mac.home.parent / "mac-bin", DARWIN)),
+        "/usr/bin"])
+    before = fresh_mac.snapshot()
+
+    result = fresh_mac.pyinfra("deploy.py")
+
+    assert result.returncode != 0
+    assert "/usr/bin/python3 is macOS's placeholder" in result.output, result.output
+    assert "xcode-select --install" in result.output and "brew install uv" in result.output
+    assert "Debian" not in result.output
+    # Not run: the system python3 here has pip and would have installed uv.
+    assert not fresh_mac.path(".local/share/openclaude").exists()
+    assert fresh_mac.snapshot() == before
+
+
+def test_pip_failing_on_a_mac_suggests_the_command_line_tools_not_debian(fresh_mac):
+    no_uv_outside_home()
+    stub = ('#!/bin/sh\necho "xcode-select: note: No developer tools were found, requesting '
+            'install." >&2\nexit 1\n')
+    fresh_mac.env["PATH"] = str(mac_bin(fresh_mac.home.parent / "mac-bin",
+                                        {**DARWIN, "python3": stub}))
+
+    result = fresh_mac.pyinfra("deploy.py")
+
+    assert result.returncode != 0
+    assert "openClaude: uv is not installed and could not be installed" in result.output
+    assert "xcode-select --install" in result.output and "Debian" not in result.output
+    assert "No developer tools were found" in result.output
+
+
+@pytest.fixture
+def fresh_mac(sandbox):
+    """A fresh sandbox (nothing deployed) with user settings, for the Darwin stand-ins."""
+    settings = sandbox.path(".claude/settings.json")
+    settings.parent.mkdir(parents=True)
+    settings.write_text("{}")
+    return sandbox
+
+
+def in_mount_namespace(directory: Path, over: str, command: list, env: dict):
+    """Run ``command`` with ``directory`` mounted over ``over`` for it alone (a private mount
+    namespace: nothing changes for the rest of the machine)."""
+    unshare, mount = shutil.which("unshare"), shutil.which("mount")
+    if unshare is None or mount is None:
+        pytest.skip("unshare and mount (util-linux) are needed to stand in for Homebrew's directory")
+    script = '"$1" --bind "$2" "$3" && shift 3 && exec "$@"'
+    return subprocess.run([unshare, "--mount", "--propagation", "private", "/bin/sh", "-c", script,
+                           "sh", mount, str(directory), over, *command], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+
+
+def test_homebrew_uv_and_claude_are_found_off_path(sandbox, tmp_path):
+    """Intel Homebrew's /usr/local/bin (a stand-in mounted there for this run only), from a
+    shell whose PATH lacks it, like a non-interactive SSH shell's."""
+    brew = tmp_path / "homebrew-bin"
+    brew.mkdir()
+    (brew / "uv").symlink_to(BIN / "uv")
+    (brew / "claude").write_text('#!/bin/sh\necho "2.1.197 (Claude Code)"\n')
+    (brew / "claude").chmod(0o755)
+    env = {**sandbox.env, "PATH": bsd_path(sandbox, tmp_path / "bin", uv=None, claude=None),
+           "AWS_ACCESS_KEY_ID": "AKIAOPENCLAUDEBREW01", "AWS_SECRET_ACCESS_KEY": "brew/secret"}
+    pyinfra = [str(BIN / "pyinfra"), "@local", "-y", "--data",
+               f"litellm_release={sandbox.sources['release']}"]
+
+    deployed = in_mount_namespace(brew, "/usr/local/bin", [*pyinfra, "deploy.py"], env)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    verified = in_mount_namespace(brew, "/usr/local/bin", [*pyinfra, "verify.py"], env)
+
+    assert not sandbox.path(".local/share/openclaude/uv").exists()  # no second uv pip-installed
+    assert sandbox.path(".local/share/uv/tools/litellm").is_dir()  # Homebrew's uv installed it
+    output = verified.stdout + verified.stderr
+    assert verified.returncode == 0, output
+    assert re.search(r"PASS  claude on PATH\s+/usr/local/bin/claude", output), output
+
+
+def test_claude_from_the_native_installer_is_found_off_path(sandbox, tmp_path):
+    native = sandbox.path(".claude/local")
+    native.mkdir(parents=True)
+    (native / "claude").write_text('#!/bin/sh\necho "2.1.197 (Claude Code)"\n')
+    (native / "claude").chmod(0o755)
+    sandbox.env.update(PATH=bsd_path(sandbox, tmp_path / "bin", claude=None),
+                       AWS_ACCESS_KEY_ID="AKIAOPENCLAUDENATIVE", AWS_SECRET_ACCESS_KEY="n/secret")
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+
+    result = sandbox.pyinfra("verify.py")
+
+    assert checks(result)["claude on PATH"] == (True, str(native / "claude")), result.output
+
+
+def test_converged_rerun_on_a_case_insensitive_home_runs_one_command(casefold_sandbox, tmp_path):
+    assert casefold_sandbox.pyinfra("deploy.py").returncode == 0
+    log = tmp_path / "commands.log"
+    wrapper = tmp_path / "logging-sh"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\0" "$2" >> {log}\nexec /bin/sh "$@"\n')
+    wrapper.chmod(0o755)
+
+    again = casefold_sandbox.pyinfra("deploy.py", "--shell-executable", str(wrapper))
+
+    assert (again.returncode, again.changed) == (0, 0), again.output
+    commands = log.read_text().split("\0")[:-1]
+    assert len(commands) == 1, commands
+
+
+# --- PATH: the launcher's directory on the login shell's PATH ------------------------------------
+
+PATH_CHECK = "launcher's directory on the login shell's PATH"
+NOT_ON_PATH = "~/.local/bin is not on your login shell's PATH"
+
+
+def test_deploy_says_once_when_the_login_path_lacks_the_launcher_and_verify_fails_with_the_fix(
+        sandbox, tmp_path):
+    """bash as the login shell, HOME without a profile: its login PATH is the system's."""
+    sandbox.env.update(PATH=bsd_path(sandbox, tmp_path / "bin").rsplit(os.pathsep, 1)[0],
+                       SHELL=shutil.which("bash"), AWS_ACCESS_KEY_ID="AKIAOPENCLAUDEPATH01",
+                       AWS_SECRET_ACCESS_KEY="path/secret")
+    line = """echo 'export PATH="$HOME/.local/bin:$PATH"' >> ~/.profile"""
+
+    deployed = sandbox.pyinfra("deploy.py")
+    assert deployed.returncode == 0, deployed.output
+    assert deployed.output.count(NOT_ON_PATH) == 1, deployed.output
+    assert line in deployed.output
+    verified = sandbox.pyinfra("verify.py")
+    assert verified.returncode != 0
+    assert failed(verified) == {PATH_CHECK: f"{NOT_ON_PATH} ({shutil.which('bash')})"}
+    assert f"fix: {line}, then open a new terminal" in verified.output
+
+    # The fix, as the user would run it, makes both content.
+    subprocess.run(["sh", "-c", line.replace("~", "$HOME")], env=sandbox.env, check=True)
+    assert NOT_ON_PATH not in sandbox.pyinfra("deploy.py").output
+    verified = sandbox.pyinfra("verify.py")
+    assert verified.returncode == 0, verified.output
+    assert checks(verified)[PATH_CHECK][0]
+
+
+@pytest.mark.parametrize("shell, system, profile, line", [
+    ("zsh", "Darwin", ".zprofile", 'export PATH="$HOME/.local/bin:$PATH"'),
+    ("bash", "Darwin", ".bash_profile", 'export PATH="$HOME/.local/bin:$PATH"'),
+    ("bash", "Linux", ".profile", 'export PATH="$HOME/.local/bin:$PATH"'),
+    ("fish", "Darwin", ".config/fish/config.fish", "fish_add_path $HOME/.local/bin"),
+    ("sh", "Linux", ".profile", 'export PATH="$HOME/.local/bin:$PATH"'),
+])
+def test_the_fix_names_the_file_each_login_shell_reads(tmp_path, shell, system, profile, line):
+    home = tmp_path / "home"
+    home.mkdir()
+    login_shell = tmp_path / "shells" / shell
+    login_shell.parent.mkdir()
+    login_shell.symlink_to("/bin/sh")  # answers -l -c like any login shell
+    uname = f'#!/bin/sh\necho {system}\n'
+    bin_dir = mac_bin(tmp_path / "bin", {"uname": uname})
+    command = OpenClaudeHost().command(on_path=".local/bin")
+
+    output = subprocess.run(["sh", "-c", command], env={
+        "HOME": str(home), "PATH": str(bin_dir), "SHELL": str(login_shell)},
+        capture_output=True, text=True, check=True).stdout
+    facts = OpenClaudeHost().process(output.splitlines())
+
+    assert (facts["os"], facts["profile"], facts["on_path"]) == (system, profile, "no"), output
+    assert path_fix(facts, ".local/bin") == (
+        f"echo {shlex.quote(line)} >> ~/{profile}, then open a new terminal")
+
+
+# --- the portable watchdog that replaced timeout(1) ------------------------------------------------
+
+@pytest.mark.parametrize("shell", ["/bin/sh", "bash 3.2"])
+def test_limited_stops_a_command_that_outlives_its_time_and_passes_other_statuses_on(shell):
+    if shell != "/bin/sh":
+        shell = str(bash32() or pytest.skip("bash 3.2 not found"))
+    script = PORTABLE_SH + (
+        'limited 1 sleep 30; echo "slow=$?"\n'
+        'limited 30 sh -c "exit 7"; echo "quick=$? watchdog=$watchdog"\n')
+
+    result = subprocess.run([shell, "-c", script], capture_output=True, text=True, timeout=25,
+                            stdin=subprocess.DEVNULL)
+
+    assert "slow=143" in result.stdout, result.stdout + result.stderr
+    assert "quick=7" in result.stdout
+    watchdog = int(result.stdout.rsplit("watchdog=", 1)[1])
+    assert not alive(watchdog)

@@ -31,6 +31,7 @@ CHECKS = (
     "launcher present, executable, syntax-valid",
     "launcher and its alias both run it",
     "user settings usable by the launcher",
+    "launcher's directory on the login shell's PATH",
     "derived settings have the model variables",
     "master key present and private",
     "claude on PATH",
@@ -49,7 +50,8 @@ def verify_sandbox(sandbox, tmp_path):
     stub.write_text('#!/bin/sh\necho "2.1.197 (Claude Code)"\n')
     stub.chmod(0o755)
     env = {name: value for name, value in sandbox.env.items() if name not in AWS_ENV}
-    env.update(PATH=os.pathsep.join([str(BIN), str(stub_dir), "/usr/bin", "/bin"]),
+    env.update(PATH=os.pathsep.join([str(BIN), str(stub_dir), "/usr/bin", "/bin",
+                                     str(sandbox.home / ".local" / "bin")]),
                AWS_ACCESS_KEY_ID="AKIAOPENCLAUDEVERIFY1", AWS_SECRET_ACCESS_KEY="verify/secret")
     sandbox.env = env
     return sandbox
@@ -172,7 +174,8 @@ def test_aws_credentials_file_counts_without_aws_variables(verify_sandbox):
 
 def test_missing_claude_fails_its_own_line(verify_sandbox):
     deployed(verify_sandbox)
-    verify_sandbox.env["PATH"] = os.pathsep.join([str(BIN), "/usr/bin", "/bin"])
+    verify_sandbox.env["PATH"] = os.pathsep.join([str(BIN), "/usr/bin", "/bin",
+                                                  str(verify_sandbox.path(".local/bin"))])
 
     result = verify(verify_sandbox)
 
