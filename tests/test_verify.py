@@ -37,6 +37,7 @@ CHECKS = (
     "claude on PATH",
     "AWS credentials available",
     "model ids current",
+    "context windows fit the models",
 )
 LINE = re.compile(r"\b(PASS|FAIL)  (.+?)\s{2,}(.*)$")
 
@@ -306,7 +307,8 @@ def test_a_passing_verify_reads_as_no_change_with_one_table_and_no_error(verify_
 
 def test_a_failing_check_exits_non_zero_without_pyinfra_errors_or_changes(verify_sandbox):
     deployed(verify_sandbox)
-    verify_sandbox.env["PATH"] = os.pathsep.join([str(BIN), "/usr/bin", "/bin"])  # no claude
+    verify_sandbox.env["PATH"] = os.pathsep.join(  # no claude
+        [str(BIN), "/usr/bin", "/bin", str(verify_sandbox.path(".local/bin"))])
     result = verify(verify_sandbox)
     assert result.returncode == 1, result.output
     assert (result.changed, result.errors) == (0, 0), result.output
