@@ -75,26 +75,16 @@ def measure(settings: dict) -> list[dict]:
                 return launch(launchers[name], env, "-p", "hi")
             return run
 
-        def import_proxy_server() -> float:
-            """What no setting skips: importing LiteLLM's proxy server (ours, compiled)."""
-            started = time.perf_counter()
-            subprocess.run([str(home / ".local/share/uv/tools/litellm/bin/python"), "-c",
-                            "import litellm.proxy.proxy_server"], check=True,
-                           env={**env, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
-            return time.perf_counter() - started
-
         try:
-            runs = alternate(settings["boot_runs"], {
-                **{name: cold_start(name) for name in launchers}, "import": import_proxy_server})
+            runs = alternate(settings["boot_runs"],
+                             {name: cold_start(name) for name in launchers})
         finally:
             launch(launchers["ours"], env, "--stop")
     return [
         figure("LiteLLM cold start to claude, ours / plain install",
-               ratio(runs["ours"], runs["plain"]), "x", GOAL,
+               ratio(runs["ours"], runs["plain"], of_medians=True), "x", GOAL,
                f"{spread(runs['ours'])['median']:.1f}s vs {spread(runs['plain'])['median']:.1f}s;"
                f" {data.litellm_requirement}"),
         figure("LiteLLM cold start to claude, ours", spread(runs["ours"]), "s"),
-        figure("LiteLLM cold start, share importing its server", ratio(runs["import"], runs["ours"]), "x",
-               note=f"{spread(runs['import'])['median']:.1f}s, python -c 'import "
-                    "litellm.proxy.proxy_server'"),
+        figure("LiteLLM cold start to claude, plain install", spread(runs["plain"]), "s"),
     ]

@@ -38,9 +38,13 @@ def spread(values: list[float]) -> dict:
             "runs": values}
 
 
-def ratio(numerators: list[float], denominators: list[float]) -> dict:
-    """The spread of per-pair ratios (runs of one round against each other)."""
-    return spread([a / b for a, b in zip(numerators, denominators)])
+def ratio(numerators: list[float], denominators: list[float], of_medians: bool = False) -> dict:
+    """The spread of per-pair ratios (runs of one round against each other); with
+    ``of_medians`` its median is the ratio of the two medians (robust to one slow run)."""
+    found = spread([a / b for a, b in zip(numerators, denominators)])
+    if of_medians:
+        found["median"] = statistics.median(numerators) / statistics.median(denominators)
+    return found
 
 
 def load() -> list[float]:
@@ -170,7 +174,8 @@ def draw_chart(rows: list[dict], meta: dict, path: Path) -> None:
     ax.set_title(f"openClaude benchmarks: median, min-max\n{meta['date']}, {meta['cpus']} CPUs, "
                  f"1-min load {meta['load_before'][0]} before, {meta['load_after'][0]} after, "
                  f"{meta['mode']} run", fontsize=9)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.set_ylim(0, max([1.1] + [row["max"] / row["goal"] for row in bars]) * 1.15)
+    ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
