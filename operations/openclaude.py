@@ -27,6 +27,7 @@ from operations.facts import OpenClaudeHost
 from operations.homefiles import directory, master_key, private_file, symlink
 from operations.launcher import render_launcher
 from operations.render import (
+    AWS_SCRIPT,
     CALLBACKS_MODULE,
     SETTINGS_SCRIPT,
     USAGE_RECORD,
@@ -57,6 +58,7 @@ def managed_paths(paths: dict) -> dict:
         "settings_script": f"{config_dir}/{SETTINGS_SCRIPT}",
         "usage_script": f"{config_dir}/{USAGE_SCRIPT}",
         "usage_record": f"{config_dir}/{USAGE_RECORD}",
+        "aws_script": f"{config_dir}/{AWS_SCRIPT}",
         "bin_dir": posixpath.dirname(paths["launcher"]),
         "openclaude_settings": f"{paths['openclaude_dir']}/settings.json",
         **paths,
@@ -72,6 +74,7 @@ def read_target(paths: dict, model_ids=()) -> dict:
             paths["callbacks"],
             paths["settings_script"],
             paths["usage_script"],
+            paths["aws_script"],
             paths["launcher"],
             paths["claude_settings"],
             paths["openclaude_settings"],
@@ -165,6 +168,12 @@ def openclaude(mode: str = "oauth"):
         content=(FILES / SETTINGS_SCRIPT).read_text(),
         current=entries[paths["settings_script"]],
         backups_kept=data.backups_kept,
+    )
+    private_file(
+        name="AWS identity helper beside the config",
+        path=at_home("aws_script"),
+        content=(FILES / AWS_SCRIPT).read_text(),
+        current=entries[paths["aws_script"]],
     )
     directory(name=f"~/{paths['bin_dir']} exists", path=at_home("bin_dir"),
               current=entries[paths["bin_dir"]])

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.processes import free_port
+from tests.standins.bedrock import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 
 REPO = Path(__file__).resolve().parent.parent
 FAKES = REPO / "tests" / "fakes"
@@ -33,6 +34,11 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
     key_file.write_text(master_key + "\n")
     key_file.chmod(0o600)
     (home / ".claude" / "settings.json").write_text(json.dumps({"env": {"FOO": "bar"}}))
+    # The proxy's AWS identity is resolved with botocore at each start: a default profile.
+    (home / ".aws").mkdir()
+    (home / ".aws" / "credentials").write_text(
+        f"[default]\naws_access_key_id = {DEFAULT_ACCESS_KEY}\n"
+        f"aws_secret_access_key = {DEFAULT_SECRET_KEY}\n")
     values = {
         "OPENCLAUDE_MODE": "oauth",
         "LITELLM_BIN": str(FAKES / "litellm"),
@@ -57,5 +63,7 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         "LANG": "C.UTF-8",
         "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
         "FAKE_RECORD_DIR": str(records),
+        # No instance-metadata probe (seconds) when a test leaves the identity without credentials.
+        "AWS_EC2_METADATA_DISABLED": "true",
     }
     return values, env

@@ -12,6 +12,8 @@ Endpoints (every request must carry a valid SigV4 signature for service "bedrock
     anything else                          404 UnknownOperationException
 
 Besides the fields every stand-in records (see ``RequestLog``), each ``requests`` entry carries:
+    access_key    the access key id in the credential scope (None without one)
+    scope_region  the region in the credential scope
     sigv4_valid   True/False
     sigv4_error   why the signature was rejected (None when valid)
     model_id      the model id from the path, percent-decoded ("us.anthropic.claude-opus-4-6-v1:0"), or None
@@ -45,6 +47,7 @@ DEFAULT_SECRET_KEY = "standin/secret/key/000000000000000000000"
 INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid."
 VALIDATION_ERROR_TYPE = "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/"
 
+_CREDENTIAL_SCOPE = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/]+)/")
 _MODEL_PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse|converse-stream)$")
 _MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 _PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -242,9 +245,11 @@ class BedrockStandin(StandinServer):
     """Stand-in for ``https://bedrock-runtime.{region}.amazonaws.com`` (see the module docstring).
 
     Constructor: ``BedrockStandin(access_key=..., secret_key=..., region="us-west-2", output_limit=None,
-    session_token=None)``; requests must be SigV4-signed with exactly these credentials and region.
+    session_token=None)``; requests must be SigV4-signed with these credentials (or another pair in
+    ``keys``) and region.
 
     Attributes you may set at any time:
+        keys              {access key id: (secret key, session token or None)}: the pairs it accepts
         reply_text        text of every text reply (default "Hello from the Bedrock stand-in.")
         output_limit      None, or the model's output limit: maxTokens above it gets Bedrock's 400
         tool_call         None, or {"name": ..., "input": {...}}: the first eligible request whose messages hold
@@ -269,6 +274,8 @@ class BedrockStandin(StandinServer):
         self.secret_key = secret_key
         self.region = region
         self.session_token = session_token
+        # Every key pair it accepts: access key id -> (secret key, session token or None).
+        self.keys = {access_key: (secret_key, session_token)}
         self.output_limit = output_limit
         self.reply_text = reply_text
 
@@ -282,15 +289,21 @@ class BedrockStandin(StandinServer):
         match = _MODEL_PATH.match(record["path"])
         record["model_id"] = urllib.parse.unquote(match["model"]) if match else None
         record["operation"] = match["op"] if match else None
+        scope = _CREDENTIAL_SCOPE.search(
+            ",".join(value for name, value in record["raw_headers"] if name.lower() == "authorization"))
+        record["access_key"] = scope["key"] if scope else None
+        record["scope_region"] = scope["region"] if scope else None
+        access_key = record["access_key"] if record["access_key"] in self.keys else self.access_key
+        secret_key, session_token = self.keys.get(access_key, (self.secret_key, self.session_token))
         record["sigv4_error"] = verify_sigv4(
             method=record["method"],
             target=record["target"],
             headers=record["raw_headers"],
             body=record["body"],
-            access_key=self.access_key,
-            secret_key=self.secret_key,
+            access_key=access_key,
+            secret_key=secret_key,
             region=self.region,
-            session_token=self.session_token,
+            session_token=session_token,
         )
         record["sigv4_valid"] = record["sigv4_error"] is None
 
