@@ -220,15 +220,15 @@ def resolve(settings: dict, settings_path: str, env: dict) -> dict:
     except botocore.exceptions.ProfileNotFound:
         raise IdentityError(
             f"AWS profile '{profile}' ({where('AWS_PROFILE', settings, settings_path)}) is in "
-            f"neither {shown(config)} nor {shown(credentials)}; fix the name, or create it: "
-            f"aws configure --profile {profile}") from None
+            f"neither {shown(config)} nor {shown(credentials)}; fix: correct the name, or create "
+            f"it with aws configure --profile {profile}") from None
     except (botocore.exceptions.ConfigParseError, botocore.exceptions.InvalidConfigError) as error:
-        raise IdentityError(f"the AWS config cannot be read ({error}); fix {shown(config)}") from None
+        raise IdentityError(f"the AWS config cannot be read ({error}); fix: correct {shown(config)}") from None
     except botocore.exceptions.CredentialRetrievalError as error:
         if export:
             raise CredentialsUnavailable(
                 f"awsCredentialExport in {shown(settings_path)} gave no credentials: "
-                f"{str(error).split('error: ', 1)[-1].strip()}; fix that command so it prints "
+                f"{str(error).split('error: ', 1)[-1].strip()}; fix: make that command print "
                 '{"Credentials": {"AccessKeyId": ..., "SecretAccessKey": ..., "SessionToken": ...}}'
             ) from None
         raise CredentialsUnavailable(

@@ -9,6 +9,7 @@ from datetime import date
 from pyinfra import host, logger, state
 from pyinfra.api import operation
 
+from files.openclaude_aws import region_note
 from files.openclaude_settings import SettingsError, parse_settings
 from operations.context import window_findings
 from operations.data import DeployData, token_leak_warning
@@ -88,6 +89,20 @@ def input_warnings(data: DeployData) -> list[str]:
     """What the deploy reports but does not stop for."""
     leak = token_leak_warning(data)
     return [leak] if leak else []
+
+
+def region_warnings(data: DeployData, settings_entry, path: str) -> list[str]:
+    """The Bedrock tiers' region (data) beside the AWS_REGION the user's Claude Code used."""
+    if settings_entry.kind != "file" or not any(t.provider == "bedrock" for t in data.tiers):
+        return []
+    try:
+        env = parse_settings(settings_entry.content.decode("utf-8"), _shown(path)).get("env") or {}
+    except (UnicodeDecodeError, SettingsError):
+        return []  # the inputs check reports it
+    region = env.get("AWS_REGION")
+    note = region_note(region if isinstance(region, str) else None, [data.aws_region],
+                       f"env.AWS_REGION in {_shown(path)}")
+    return [note] if note else []
 
 
 @operation()

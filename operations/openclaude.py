@@ -20,6 +20,7 @@ from operations.checks import (
     input_warnings,
     inputs_usable,
     model_ids_current,
+    region_warnings,
     written_dirs,
 )
 from operations.data import DataError, load_data
@@ -107,7 +108,8 @@ def openclaude(mode: str = "oauth"):
     inputs_usable(
         name=f"Check inputs for the {MODE_TITLES[mode]} state",
         problems=problems,
-        warnings=input_warnings(data),
+        warnings=input_warnings(data) + region_warnings(
+            data, entries[paths["claude_settings"]], paths["claude_settings"]),
     )
     if problems:
         return

@@ -25,30 +25,22 @@ from operations.data import MODES, DataError, DeployData, load_data
 from operations.facts import CLAUDE_DIRS, PORTABLE_SH, shell_words
 from operations.lifecycle import lifecycle_findings
 from operations.openclaude import DEFAULTS, managed_paths, read_target
-from operations.render import build_config, settings_tiers
+from operations.render import AWS_EXPORT_CONFIG, build_config, settings_tiers
 from operations.shellpath import path_fix, path_problem
 from operations.sources import installed_source, wanted_source
 
-# What the table needs beyond OpenClaudeHost, in one command. The AWS CLI check talks to AWS
-# (read-only, sts:GetCallerIdentity); without the CLI, credentials are looked for locally.
+# What the table needs beyond OpenClaudeHost, in one command. The AWS identity is the one the
+# proxy will sign with, resolved by the launcher's own helper (botocore, LiteLLM's Python) from
+# the user's settings over this shell's environment, without refreshing or writing anything.
 _PROBE_SCRIPT = r"""
-launcher=$1; alias=$2
+launcher=$1; alias=$2; python=$3; aws_script=$4
 printf 'claude\t%s\n' "$(find_tool claude @CLAUDE_DIRS@)"
 if [ -f "$launcher" ]; then bash -n "$launcher" 2>/dev/null; printf 'launcher_syntax\t%s\n' "$?"; fi
 for name in "$launcher" "$alias"; do
   "$name" --help 2>/dev/null | grep -q '^Usage: openClaude'; printf 'runs\t%s\t%s\n' "$name" "$?"
 done
-aws_env=""
-for name in AWS_ACCESS_KEY_ID AWS_PROFILE AWS_WEB_IDENTITY_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_FULL_URI; do
-  eval "value=\${$name:-}"; [ -n "$value" ] && aws_env="$aws_env $name"
-done
-printf 'aws_env\t%s\n' "${aws_env# }"
-for file in "$HOME/.aws/credentials" "$HOME/.aws/config"; do
-  [ -r "$file" ] && printf 'aws_file\t%s\n' "$file"
-done
-if command -v aws >/dev/null 2>&1; then
-  identity=$(aws sts get-caller-identity --output text --query Arn 2>&1); status=$?
-  printf 'aws_cli\t%s\t%s\n' "$status" "$(printf '%s' "$identity" | tr '\n' ' ' | cut -c1-300)"
+if [ -x "$python" ] && [ -f "$aws_script" ]; then
+  printf 'aws_identity\t%s\n' "$("$python" "$aws_script" check "$5" "$6" "$7" 2>/dev/null | tr -d '\n')"
 fi
 true
 """
@@ -58,11 +50,13 @@ _PROBE_SCRIPT = PORTABLE_SH + _PROBE_SCRIPT.replace("@CLAUDE_DIRS@", shell_words
 class VerifyProbe(FactBase):
     """
     What verify.py needs beyond the deploy's fact: ``claude`` on PATH, the launcher's syntax,
-    whether the launcher and its alias each run it (``--help``), and where AWS credentials
-    would come from.
+    whether the launcher and its alias each run it (``--help``), and the AWS identity the proxy
+    would sign with (``files/openclaude_aws.py check``: no secret in it).
 
     + launcher: absolute path of the launcher
     + alias: absolute path of the launcher's alias
+    + aws: absolute paths of LiteLLM's Python, the AWS helper, the user's settings, the config
+      and the generated export config, in that order
 
     **Example:**
 
@@ -70,29 +64,29 @@ class VerifyProbe(FactBase):
 
         {"claude": "/usr/bin/claude", "launcher_syntax": "0",
          "runs": {"/home/dev/.local/bin/openClaude": "0", "/home/dev/.local/bin/openclaude": "0"},
-         "aws_env": "AWS_PROFILE",
-         "aws_files": ["/home/dev/.aws/config"], "aws_cli": ("0", "arn:aws:iam::1:user/dev")}
+         "aws_identity": {"ok": True, "summary": "profile dev, credentials from ...", "note": ""}}
     """
 
-    def command(self, launcher: str, alias: str) -> str:
-        return f"sh -c {shlex.quote(_PROBE_SCRIPT)} probe {shlex.quote(launcher)} {shlex.quote(alias)}"
+    def command(self, launcher: str, alias: str, aws=()) -> str:
+        quoted = " ".join(shlex.quote(arg) for arg in (launcher, alias, *aws))
+        return f"sh -c {shlex.quote(_PROBE_SCRIPT)} probe {quoted}"
 
     @staticmethod
     def default() -> dict:
         return {}
 
     def process(self, output) -> dict:
-        probe: dict = {"aws_files": [], "runs": {}}
+        probe: dict = {"runs": {}}
         for line in output:
             field, _, rest = line.partition("\t")
             if field == "runs":
                 name, _, status = rest.rpartition("\t")
                 probe["runs"][name] = status
-            elif field == "aws_file":
-                probe["aws_files"].append(rest)
-            elif field == "aws_cli":
-                status, _, identity = rest.partition("\t")
-                probe["aws_cli"] = (status, identity)
+            elif field == "aws_identity":
+                try:
+                    probe["aws_identity"] = json.loads(rest)
+                except ValueError:
+                    probe["aws_identity"] = {"ok": False, "problem": "the AWS helper failed"}
             else:
                 probe[field] = rest
         return probe
@@ -225,19 +219,21 @@ def claude_check(probe: dict) -> Check:
                  "npm install -g @anthropic-ai/claude-code (or Anthropic's installer)")
 
 
-def aws_check(probe: dict) -> Check:
+def aws_check(probe: dict, redeploy: str) -> Check:
+    """The identity the proxy will sign with (the settings' AWS_* over the shell's), resolvable
+    and not expired; the Bedrock tiers' region beside the user's AWS_REGION when they differ."""
     name = "AWS credentials available"
-    fix = "aws configure (or aws sso login), or export AWS_PROFILE / AWS_ACCESS_KEY_ID"
-    if "aws_cli" in probe:
-        status, identity = probe["aws_cli"]
-        if status == "0":
-            return Check(name, True, identity)
-        return Check(name, False, f"aws sts get-caller-identity: {identity}", fix)
-    found = [probe.get("aws_env")] if probe.get("aws_env") else []
-    found += probe.get("aws_files", [])
-    if found:
-        return Check(name, True, "from " + ", ".join(found) + " (no AWS CLI to confirm)")
-    return Check(name, False, "no AWS environment variables or ~/.aws files", fix)
+    identity = probe.get("aws_identity")
+    if identity is None:
+        return Check(name, False, "the AWS helper (LiteLLM's Python, ~/.litellm/openclaude_aws.py) "
+                     "is missing", redeploy)
+    if not identity.get("ok"):
+        problem, _, fix = identity.get("problem", "").partition("; fix: ")
+        return Check(name, False, problem, fix or "see the message")
+    detail = identity["summary"]
+    if identity.get("note"):
+        detail += f"; {identity['note']}"
+    return Check(name, True, detail)
 
 
 def lifecycle_checks(data: DeployData, facts: dict, today: date) -> list[Check]:
@@ -454,8 +450,12 @@ def verify():
     data = by_mode[mode]
     redeploy = "re-run " + ("deploy.py" if mode == "oauth" else "rollback.py")
     launcher = f"{facts['home']}/{paths['launcher']}"
+    home = facts["home"]
+    aws = (f"{facts.get('tool_dir')}/litellm/bin/python", f"{home}/{paths['aws_script']}",
+           f"{home}/{paths['claude_settings']}", f"{home}/{paths['litellm_config']}",
+           f"{home}/{paths['config_dir']}/{AWS_EXPORT_CONFIG}")
     probe = host.get_fact(VerifyProbe, launcher=launcher,
-                          alias=f"{facts['home']}/{paths['launcher_alias']}")
+                          alias=f"{home}/{paths['launcher_alias']}", aws=aws)
     entries = facts["entries"]
     checks = [
         source_check(data, facts, redeploy),
@@ -468,7 +468,7 @@ def verify():
                        paths["openclaude_settings"], redeploy),
         key_check(facts, paths["master_key_file"], redeploy),
         claude_check(probe),
-        aws_check(probe),
+        aws_check(probe, redeploy),
         *lifecycle_checks(data, facts, date.today()),
         context_check(data, _entry_text(entries, paths["openclaude_settings"]),
                       facts.get("models")),

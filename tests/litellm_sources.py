@@ -34,8 +34,10 @@ name = "litellm"
 version = "{version}"
 requires-python = ">=3.8"
 
+# Like the real release's proxy extra, it brings botocore and pyyaml: the launcher's AWS
+# helper (files/openclaude_aws.py) runs with this tool's Python.
 [project.optional-dependencies]
-proxy = []
+proxy = ["botocore>=1.34", "pyyaml>=6"]
 
 [project.scripts]
 litellm = "litellm:main"

@@ -53,7 +53,8 @@ def verify_sandbox(sandbox, tmp_path):
     env = {name: value for name, value in sandbox.env.items() if name not in AWS_ENV}
     env.update(PATH=os.pathsep.join([str(BIN), str(stub_dir), "/usr/bin", "/bin",
                                      str(sandbox.home / ".local" / "bin")]),
-               AWS_ACCESS_KEY_ID="AKIAOPENCLAUDEVERIFY1", AWS_SECRET_ACCESS_KEY="verify/secret")
+               AWS_ACCESS_KEY_ID="AKIAOPENCLAUDEVERIFY1", AWS_SECRET_ACCESS_KEY="verify/secret",
+               AWS_EC2_METADATA_DISABLED="true")
     sandbox.env = env
     return sandbox
 
@@ -92,7 +93,8 @@ def test_converged_sandbox_passes_every_check_and_changes_nothing(verify_sandbox
     assert set(checks(result)) == set(CHECKS), result.output
     assert not failed(result), result.output
     assert "(oauth mode)" in result.output
-    assert checks(result)["AWS credentials available"][1].startswith("from AWS_ACCESS_KEY_ID")
+    assert checks(result)["AWS credentials available"][1].startswith(
+        "profile default, credentials from environment variables (shell)")
     assert verify_sandbox.snapshot() == before
 
 
@@ -155,7 +157,8 @@ def test_no_aws_credentials_fails_its_own_line(verify_sandbox):
 
     assert result.returncode != 0
     assert list(failed(result)) == ["AWS credentials available"], result.output
-    assert "no AWS environment variables or ~/.aws files" in failed(result)["AWS credentials available"]
+    assert "no AWS credentials found for the default profile" in failed(result)["AWS credentials available"]
+    assert "fix: aws configure" in result.output
 
 
 def test_aws_credentials_file_counts_without_aws_variables(verify_sandbox):
@@ -170,7 +173,58 @@ def test_aws_credentials_file_counts_without_aws_variables(verify_sandbox):
     result = verify(verify_sandbox)
 
     assert result.returncode == 0, result.output
-    assert str(credentials) in checks(result)["AWS credentials available"][1]
+    assert "credentials from ~/.aws/credentials" in checks(result)["AWS credentials available"][1]
+
+
+def write_profiles(sandbox) -> None:
+    sandbox.path(".claude").mkdir(exist_ok=True)
+    directory = sandbox.path(".aws")
+    directory.mkdir()
+    (directory / "config").write_text(
+        "[profile dev]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = dev\n"
+        "[profile prod]\nregion = us-east-1\n"
+        "[sso-session corp]\nsso_start_url = https://example.invalid/start\nsso_region = us-east-1\n")
+    (directory / "credentials").write_text(
+        "[prod]\naws_access_key_id = AKIAOPENCLAUDEPROD01\naws_secret_access_key = prod/secret\n")
+
+
+def test_verify_checks_the_settings_profile_not_the_shells(verify_sandbox):
+    deployed(verify_sandbox)
+    write_profiles(verify_sandbox)
+    verify_sandbox.path(".claude/settings.json").write_text(
+        json.dumps({"env": {"AWS_PROFILE": "prod", "AWS_REGION": "us-east-1"}}))
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode == 0, result.output
+    detail = checks(result)["AWS credentials available"][1]
+    assert detail.startswith("profile prod, credentials from ~/.aws/credentials, AWS_REGION us-east-1")
+    assert "sign for us-west-2" in detail and "--data aws_region=us-east-1" in detail
+    assert "prod/secret" not in result.output
+
+
+def test_an_sso_profile_without_a_login_fails_with_the_login_command(verify_sandbox):
+    deployed(verify_sandbox)
+    write_profiles(verify_sandbox)
+    verify_sandbox.path(".claude/settings.json").write_text(json.dumps({"env": {"AWS_PROFILE": "dev"}}))
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode != 0
+    assert list(failed(result)) == ["AWS credentials available"], result.output
+    assert "fix: aws sso login --profile dev" in result.output
+
+
+def test_a_settings_profile_that_does_not_exist_fails_naming_the_setting(verify_sandbox):
+    deployed(verify_sandbox)
+    verify_sandbox.path(".claude").mkdir(exist_ok=True)
+    verify_sandbox.path(".claude/settings.json").write_text(json.dumps({"env": {"AWS_PROFILE": "nope"}}))
+
+    result = verify(verify_sandbox)
+
+    assert list(failed(result)) == ["AWS credentials available"], result.output
+    assert "AWS profile 'nope' (env.AWS_PROFILE in ~/.claude/settings.json)" in result.output
+    assert "aws configure --profile nope" in result.output
 
 
 def test_missing_claude_fails_its_own_line(verify_sandbox):

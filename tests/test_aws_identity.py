@@ -1,0 +1,128 @@
+"""The AWS identity of the user's Claude Code reaches the proxy (issue #13), end to end and at
+deploy time.
+
+End to end: deploy.py installs the real LiteLLM release, the real Claude Code CLI runs through
+the deployed launcher, and the SigV4-checking Bedrock stand-in sees which access key and region
+signed each request: the settings' profile over the shell's keys, then another profile after a
+switch between two launches (one restart, said in one line). The helpers of
+tests/test_end_to_end.py (world, tap, shim) are reused, not copied.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+
+from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
+from tests.conftest import Sandbox
+from tests.processes import free_port
+from tests.standins.anthropic import AnthropicStandin
+from tests.standins.bedrock import BedrockStandin
+from tests.test_end_to_end import (
+    AWS_ACCESS_KEY,
+    AWS_SECRET_KEY,
+    BEDROCK_REPLY,
+    SHIM,
+    EndToEnd,
+    Tap,
+    converse_posts,
+)
+
+PROFILES = {
+    "dev": ("AKIAOPENCLAUDEE2EDEV1", "e2e/dev/secret/000000000000000000000"),
+    "prod": ("AKIAOPENCLAUDEE2EPRD1", "e2e/prod/secret/00000000000000000000"),
+}
+
+
+def write_settings(home, **content) -> None:
+    (home / ".claude").mkdir(exist_ok=True)
+    (home / ".claude" / "settings.json").write_text(json.dumps(content))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
+    """A sandbox with ~/.aws profiles dev and prod and settings naming dev, deployed with the
+    real LiteLLM release; the shell carries other keys (tests/test_end_to_end.py's)."""
+    root = tmp_path_factory.mktemp("aws-e2e")
+    home = root / "home"
+    for directory in (home / ".aws", root / "project", root / "tmp", root / "shim"):
+        directory.mkdir(parents=True)
+    shim = root / "shim" / "claude"
+    shim.write_text(SHIM.format(claude=shlex.quote(str(claude_cli / "claude"))))
+    shim.chmod(0o755)
+    (home / ".aws" / "config").write_text(
+        "".join(f"[profile {name}]\nregion = us-east-1\n" for name in PROFILES))
+    (home / ".aws" / "credentials").write_text("".join(
+        f"[{name}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"
+        for name, (key, secret) in PROFILES.items()))
+    write_settings(home, env={"AWS_PROFILE": "dev", "AWS_REGION": "us-east-1"})
+
+    api = AnthropicStandin(reply_text="anthropic").start()
+    bedrock = BedrockStandin(AWS_ACCESS_KEY, AWS_SECRET_KEY, "us-west-2",
+                             reply_text=BEDROCK_REPLY).start()
+    for key, secret in PROFILES.values():
+        bedrock.keys[key] = (secret, None)
+    port = free_port()
+    tap = Tap(port)
+    data = {"litellm_source": "release", "litellm_port": port, "anthropic_api_base": api.url,
+            "bedrock_runtime_endpoint": bedrock.url, "aws_region": "us-west-2"}
+    sandbox = Sandbox(home=home, env={"UV_CACHE_DIR": str(uv_cache)}, sources={}, data={})
+    world = EndToEnd(root, sandbox, api, bedrock, tap, port, claude_cli, root / "shim",
+                     root / "claude-env", data, str(uv_cache))
+    try:
+        world.deployed = world.pyinfra("deploy.py", oauth=False)
+        assert world.deployed.returncode == 0, world.deployed.output
+        yield world
+    finally:
+        world.dump(root / "aws-e2e-runs.json")
+        world.stop_proxy()
+        tap.close()
+        api.stop()
+        bedrock.stop()
+
+
+@pytest.fixture(scope="module")
+def runs(world):
+    """haiku with profile dev, then the settings switch to prod and haiku again."""
+    found = {"dev": world.claude("haiku as dev", "-p", "say hi", "--model", "haiku", oauth=True)}
+    write_settings(world.home, env={"AWS_PROFILE": "prod", "AWS_REGION": "us-east-1"})
+    found["prod"] = world.claude("haiku as prod", "-p", "say hi", "--model", "haiku", oauth=True)
+    return found
+
+
+def test_deploy_shows_the_tiers_region_beside_the_users(world):
+    output = world.deployed.output
+    assert "sign for us-west-2" in output and "AWS_REGION is us-east-1" in output
+    assert "--data aws_region=us-east-1" in output
+
+
+def test_the_real_proxy_signs_with_the_settings_profile_not_the_shells_keys(runs):
+    run = runs["dev"]
+    assert run.returncode == 0, run.output
+    assert BEDROCK_REPLY in run.stdout, run.output
+    posts = converse_posts(run)
+    assert posts, run.output
+    assert {(p["access_key"], p["scope_region"], p["sigv4_valid"]) for p in posts} == {
+        (PROFILES["dev"][0], "us-west-2", True)}
+
+
+def test_a_profile_switch_restarts_the_real_proxy_once_and_it_signs_as_the_new_profile(runs):
+    run = runs["prod"]
+    assert run.returncode == 0, run.output
+    restarts = [line for line in run.stderr.splitlines() if "restarting" in line]
+    assert len(restarts) == 1 and "now: profile prod" in restarts[0], run.stderr
+    assert run.proxy_pid != runs["dev"].proxy_pid
+    posts = converse_posts(run)
+    assert posts and {p["access_key"] for p in posts} == {PROFILES["prod"][0]}, run.output
+
+
+def test_no_secret_reaches_the_proxy_log_record_or_output(world, runs):
+    texts = [world.home.joinpath(".litellm", name).read_text(errors="replace")
+             for name in ("proxy.log", "proxy.pid")]
+    texts += [run.stdout + run.stderr for run in runs.values()]
+    for text in texts:
+        for _, secret in PROFILES.values():
+            assert secret not in text
+        assert AWS_SECRET_KEY not in text
