@@ -64,6 +64,10 @@ class CredentialsUnavailable(IdentityError):
     """Missing or expired credentials: what awsAuthRefresh exists for."""
 
 
+class SettingsUnusable(IdentityError):
+    """The settings file itself cannot be used (the settings check reports it too)."""
+
+
 def shown(path: str) -> str:
     home = os.path.expanduser("~")
     return "~" + path[len(home):] if path.startswith(home + os.sep) else path
@@ -77,13 +81,13 @@ def read_settings(path: str) -> dict:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as error:
-        raise IdentityError(f"{shown(path)}: cannot read: {error}") from None
+        raise SettingsUnusable(f"{shown(path)}: cannot read: {error}") from None
     try:
         settings = json.loads(text) if text.strip() else {}
     except ValueError as error:
-        raise IdentityError(f"{shown(path)}: invalid JSON: {error}") from None
+        raise SettingsUnusable(f"{shown(path)}: invalid JSON: {error}") from None
     if not isinstance(settings, dict) or not isinstance(settings.get("env", {}), dict):
-        raise IdentityError(f"{shown(path)}: expected an object with an \"env\" object")
+        raise SettingsUnusable(f"{shown(path)}: expected an object with an \"env\" object")
     for key in ("awsAuthRefresh", "awsCredentialExport"):
         if key in settings and not (isinstance(settings[key], str) and settings[key].strip()):
             raise IdentityError(f'{shown(path)}: "{key}" must be a shell command (a string)')
@@ -393,7 +397,8 @@ def main(argv: list[str]) -> int:
                                      refresh=command == "resolve", write=command == "resolve")
     except IdentityError as error:
         if command == "check":
-            print(json.dumps({"ok": False, "problem": str(error)}))
+            print(json.dumps({"ok": False, "problem": str(error),
+                              "settings_unusable": isinstance(error, SettingsUnusable)}))
             return 0
         if command == "describe":
             print(f"aws:     not usable: {error}")

@@ -227,6 +227,8 @@ def aws_check(probe: dict, redeploy: str) -> Check:
     if identity is None:
         return Check(name, False, "the AWS helper (LiteLLM's Python, ~/.litellm/openclaude_aws.py) "
                      "is missing", redeploy)
+    if identity.get("settings_unusable"):
+        return Check(name, True, "not checked: the user's settings cannot be read (its own line)")
     if not identity.get("ok"):
         problem, _, fix = identity.get("problem", "").partition("; fix: ")
         return Check(name, False, problem, fix or "see the message")

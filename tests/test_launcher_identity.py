@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bash32 import launcher_bash  # noqa: F401  (fixture)
 from tests.processes import alive, free_port
 from tests.standins.bedrock import BedrockStandin
 from tests.test_launcher import launcher, wait_until  # noqa: F401  (fixture)
