@@ -71,6 +71,8 @@ class LatencyRelay:
         try:
             await asyncio.gather(self._direction(client_reader, upstream_writer),
                                  self._direction(upstream_reader, client_writer))
+        except asyncio.CancelledError:
+            pass  # stop(): Python 3.11's start_server would log a cancelled handler as an error
         finally:
             for writer in (client_writer, upstream_writer):
                 writer.close()

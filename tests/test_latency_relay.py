@@ -70,3 +70,12 @@ def test_without_delay_the_relay_still_forwards(echo_port):
 def test_a_negative_delay_is_refused():
     with pytest.raises(ValueError, match="delay"):
         LatencyRelay(1, delay=-0.1)
+
+
+def test_stopping_with_a_connection_open_closes_it(echo_port):
+    relay = LatencyRelay(echo_port, delay=0.01).start()
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as sock:
+        sock.sendall(b"open")
+        assert sock.recv(16) == b"open"
+        relay.stop()
+        assert sock.recv(16) == b""
