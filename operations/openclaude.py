@@ -30,6 +30,7 @@ from operations.launcher import render_launcher
 from operations.render import (
     AWS_SCRIPT,
     CALLBACKS_MODULE,
+    COUNT_TOKENS_MODULE,
     SETTINGS_SCRIPT,
     USAGE_RECORD,
     USAGE_SCRIPT,
@@ -56,6 +57,7 @@ def managed_paths(paths: dict) -> dict:
     return {
         "config_dir": config_dir,
         "callbacks": f"{config_dir}/{CALLBACKS_MODULE}.py",
+        "count_tokens": f"{config_dir}/{COUNT_TOKENS_MODULE}.py",
         "settings_script": f"{config_dir}/{SETTINGS_SCRIPT}",
         "usage_script": f"{config_dir}/{USAGE_SCRIPT}",
         "usage_record": f"{config_dir}/{USAGE_RECORD}",
@@ -73,6 +75,7 @@ def read_target(paths: dict, model_ids=()) -> dict:
         content=[
             paths["litellm_config"],
             paths["callbacks"],
+            paths["count_tokens"],
             paths["settings_script"],
             paths["usage_script"],
             paths["aws_script"],
@@ -161,6 +164,12 @@ def openclaude(mode: str = "oauth"):
         path=at_home("usage_script"),
         content=(FILES / USAGE_SCRIPT).read_text(),
         current=entries[paths["usage_script"]],
+    )
+    private_file(
+        name="Token-counting route beside the config",
+        path=at_home("count_tokens"),
+        content=(FILES / f"{COUNT_TOKENS_MODULE}.py").read_text(),
+        current=entries[paths["count_tokens"]],
     )
 
     # Tasks 3 and 4: the launcher, and the settings transform it runs at every launch.

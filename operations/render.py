@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import yaml
 
 from operations.context import max_context_tokens
-from operations.data import DeployData
+from operations.data import ANTHROPIC_HOSTS, LOOPBACK_HOSTS, DeployData, Tier
 from operations.facts import CLAUDE_DIRS, dirs_on_target
 
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 CALLBACKS_MODULE = "openclaude_callbacks"
+COUNT_TOKENS_MODULE = "openclaude_count_tokens"
 SETTINGS_SCRIPT = "openclaude_settings.py"
 USAGE_SCRIPT = "openclaude_usage.py"
 # The callback's record beside the config (files/openclaude_callbacks.py, the launcher's --usage).
@@ -41,11 +43,14 @@ def build_config(data: DeployData) -> dict:
         deployment = {"model_name": tier.name, "litellm_params": params}
         if tier.output_limit:
             deployment["model_info"] = {"openclaude_output_limit": tier.output_limit}
+        if upstream_counts_tokens(data, tier):
+            deployment.setdefault("model_info", {})["openclaude_count_tokens"] = "anthropic"
         model_list.append(deployment)
 
     litellm_settings = {
         "drop_params": True,
-        "callbacks": [f"{CALLBACKS_MODULE}.output_limit", f"{CALLBACKS_MODULE}.usage_record"],
+        "callbacks": [f"{CALLBACKS_MODULE}.output_limit", f"{CALLBACKS_MODULE}.usage_record",
+                      f"{COUNT_TOKENS_MODULE}.count_tokens_route"],
     }
     # Scoped per model group: proxy-wide forwarding would send Claude Code's headers to Bedrock.
     anthropic_names = [tier.name for tier in data.tiers if tier.provider == "anthropic"]
@@ -82,6 +87,18 @@ def add_bedrock_fallbacks(config: dict, data: DeployData) -> None:
     # A cooled-down Anthropic deployment would send every request to Bedrock for a while, an
     # expired token's included: each request asks Anthropic first.
     config["router_settings"] = {"disable_cooldowns": True}
+
+
+def upstream_counts_tokens(data: DeployData, tier: Tier) -> bool:
+    """Whether the proxy asks the tier's upstream to count tokens with the client's OAuth token:
+    Anthropic tiers in the OAuth state whose upstream is Anthropic's API or loopback. Every other
+    count is LiteLLM's own, on the machine (``files/openclaude_count_tokens.py``)."""
+    if data.mode != "oauth" or tier.provider != "anthropic":
+        return False
+    if not data.anthropic_api_base:
+        return True
+    host = urlsplit(data.anthropic_api_base).hostname
+    return host in ANTHROPIC_HOSTS or host in LOOPBACK_HOSTS
 
 
 def config_text(data: DeployData) -> str:

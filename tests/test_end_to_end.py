@@ -15,11 +15,13 @@ The proxy the launcher started is stopped at the end, by ``openClaude --stop`` a
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import secrets
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -113,6 +115,7 @@ class Tap:
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self._connections: list[bytearray] = []  # client -> proxy bytes, per connection
+        self._replies: list[bytearray] = []  # proxy -> client bytes, same order
         self._lock = threading.Lock()
         self._listener = socket.socket()
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -134,11 +137,12 @@ class Tap:
             except OSError:
                 client.close()
                 continue
-            sent = bytearray()
+            sent, replies = bytearray(), bytearray()
             with self._lock:
                 self._connections.append(sent)
+                self._replies.append(replies)
             threading.Thread(target=self._pump, args=(client, upstream, sent), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, replies), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket, record: bytearray | None) -> None:
         try:
@@ -168,6 +172,21 @@ class Tap:
         with self._lock:
             streams = [bytes(sent) for sent in self._connections[mark:]]
         return [request for raw in streams for request in parse_requests(raw)]
+
+    def exchanges_since(self, mark: int) -> list[tuple]:
+        """(method, target, status) of every request on the connections opened since ``mark``;
+        status None when the proxy sent no answer. HTTP/1.1 answers in request order."""
+        with self._lock:
+            pairs = [(bytes(sent), bytes(replies)) for sent, replies
+                     in zip(self._connections[mark:], self._replies[mark:])]
+        found = []
+        for sent, replies in pairs:
+            # A status line follows the previous answer's last byte directly (no separator).
+            statuses = [int(code) for code in re.findall(rb"HTTP/1\.[01] (\d{3}) [^\r\n]*\r\n", replies)]
+            for index, request in enumerate(parse_requests(sent)):
+                status = statuses[index] if index < len(statuses) else None
+                found.append((request["method"], request["target"], status))
+        return found
 
     def close(self) -> None:
         self._closed = True
@@ -498,6 +517,137 @@ def bedrock_phase(e2e, oauth):
     return Phase(runs, verify, verify_upstream, {pid_before} if pid_before else set())
 
 
+# --- an interactive session in tmux -------------------------------------------------------------
+
+INTERACTIVE_TIMEOUT = 90
+
+
+@dataclass
+class Session:
+    screens: dict  # step -> the pane's text after it
+    exchanges: list  # (method, target, status) between Claude Code and the proxy
+    requests: list  # the request heads Claude Code sent the proxy
+    anthropic: list
+    bedrock: list
+    ended: bool  # the session closed after /exit
+
+
+class Tmux:
+    """One tmux server of our own (private socket), running one command in a sized pane."""
+
+    def __init__(self, socket_path: Path, env: dict) -> None:
+        binary = shutil.which("tmux")
+        if binary is None:
+            pytest.fail("tmux is needed for the interactive session (Debian: apt-get install tmux; .ci/run does)")
+        self.base = [binary, "-S", str(socket_path)]
+        self.env = env
+        self.server_pid = None
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*self.base, *args], env=self.env, capture_output=True, text=True,
+                              timeout=30, stdin=subprocess.DEVNULL)
+
+    def start(self, command: str, cwd: Path) -> None:
+        started = self.run("new-session", "-d", "-s", "openclaude", "-x", "200", "-y", "60",
+                           "-c", str(cwd), command)
+        assert started.returncode == 0, started.stderr
+        pid = self.run("display-message", "-p", "-t", "openclaude", "#{pid}").stdout.strip()
+        self.server_pid = int(pid) if pid.isdigit() else None
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-J", "-t", "openclaude").stdout
+
+    def type(self, text: str) -> None:
+        self.run("send-keys", "-t", "openclaude", "-l", text)
+        time.sleep(0.3)  # let the input box take the text before Enter (not part of it)
+        self.run("send-keys", "-t", "openclaude", "Enter")
+
+    def wait_for(self, predicate, timeout: float = INTERACTIVE_TIMEOUT) -> str:
+        wait_until(lambda: predicate(self.screen()), timeout)
+        return self.screen()
+
+    def alive(self) -> bool:
+        return self.run("has-session", "-t", "openclaude").returncode == 0
+
+    def stop(self) -> None:
+        """Stops our tmux server only: by its pid, once it is checked to be tmux."""
+        pid = self.server_pid
+        if pid and alive(pid) and "tmux" in command_line(pid):
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not alive(pid), 10)
+
+
+def onboarded(e2e) -> None:
+    """Claude Code's own state in ~/.openClaude as after a user's first run: onboarding done (its
+    first step checks Anthropic's host, unreachable here) and the project folder trusted."""
+    state_path = e2e.home / ".openClaude/.claude.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    state.update(hasCompletedOnboarding=True, theme=state.get("theme", "dark"))
+    project = state.setdefault("projects", {}).setdefault(str(e2e.root / "project"), {})
+    project["hasTrustDialogAccepted"] = True
+    state_path.write_text(json.dumps(state, indent=2))
+    state_path.chmod(0o600)
+
+
+@pytest.fixture(scope="module")
+def interactive(e2e, oauth):
+    """``openclaude --model haiku`` in tmux (OAuth state): one prompt, ``/context``, ``/exit``."""
+    onboarded(e2e)
+    env = {**e2e.env(oauth=True), "TERM": "xterm-256color"}
+    tmux = Tmux(e2e.root / "tmux.sock", env)
+    marks = (e2e.upstream_mark(), e2e.tap.mark())
+    screens = {}
+    try:
+        tmux.start(shlex.join([str(e2e.alias), "--model", "haiku"]), e2e.root / "project")
+        screens["start"] = tmux.wait_for(lambda text: "❯" in text)
+        tmux.type("say hi")
+        screens["prompt"] = tmux.wait_for(lambda text: BEDROCK_REPLY in text)
+        tmux.type("/context")
+        screens["context"] = tmux.wait_for(lambda text: "Context usage" in text and "tokens (" in text)
+        tmux.type("/exit")
+        ended = wait_until(lambda: not tmux.alive(), 30)
+    finally:
+        tmux.stop()
+    time.sleep(0.2)
+    anthropic, bedrock = e2e.upstream_since(marks[0])
+    return Session(screens, e2e.tap.exchanges_since(marks[1]), e2e.tap.requests_since(marks[1]),
+                   anthropic, bedrock, ended)
+
+
+def count_tokens_request(session: Session) -> dict:
+    """A count_tokens request real Claude Code sent during /context."""
+    counts = [r for r in session.requests
+              if r["method"] == "POST" and r["target"].startswith("/v1/messages/count_tokens")]
+    assert counts, [r["target"] for r in session.requests]
+    return counts[-1]
+
+
+def replay_count_tokens(e2e, template: dict, headers: dict) -> dict:
+    """``{tier: (status, answer, Anthropic requests, Bedrock requests)}``: Claude Code's count_tokens
+    request sent to the proxy once per tier, with ``headers`` as the client's credentials."""
+    results = {}
+    for tier, name in (("opus", "claude-opus-4-6"), ("sonnet", "claude-sonnet-4-6"), ("haiku", "qwen-3-coder")):
+        body = json.dumps({**template["json"], "model": name}).encode()
+        mark = e2e.upstream_mark()
+        connection = http.client.HTTPConnection("127.0.0.1", e2e.port, timeout=60)
+        try:
+            connection.request("POST", template["target"], body=body, headers={
+                "content-type": "application/json",
+                "anthropic-version": template["headers"].get("anthropic-version", "2023-06-01"),
+                "anthropic-beta": template["headers"].get("anthropic-beta", ""),
+                **headers})
+            response = connection.getresponse()
+            status, text = response.status, response.read().decode(errors="replace")
+        finally:
+            connection.close()
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            answer = text
+        results[tier] = (status, answer, *e2e.upstream_since(mark))
+    return results
+
+
 def all_runs(e2e) -> list:
     return list(e2e.runs)
 
@@ -703,6 +853,47 @@ def test_claude_code_keeps_the_haiku_tier_within_its_models_window(oauth, e2e):
                      r"haiku 256000", oauth.verify.output), oauth.verify.output
 
 
+def test_interactive_session_through_the_launcher_ends_with_no_failed_request(interactive):
+    assert BEDROCK_REPLY in interactive.screens["prompt"], interactive.screens
+    assert "Context usage" in interactive.screens["context"], interactive.screens
+    assert interactive.ended, interactive.screens
+    targets = [target for _, target, _ in interactive.exchanges]
+    assert any(t.startswith("/v1/messages/count_tokens") for t in targets), targets
+    assert any(t.startswith("/v1/messages?") or t == "/v1/messages" for t in targets), targets
+    unanswered_or_failed = [e for e in interactive.exchanges if e[2] is None or e[2] >= 400]
+    assert unanswered_or_failed == [], unanswered_or_failed
+    assert not [r for r in interactive.bedrock if r.get("reply") == "error"]
+
+
+def test_context_shows_the_haiku_models_window(interactive):
+    """Real Claude Code's own account of the window it keeps the haiku tier within."""
+    screen = interactive.screens["context"]
+    assert re.search(r"/256k tokens \(", screen), screen
+    assert re.search(r"Auto-compact window:\s+256k tokens", screen), screen
+
+
+def test_count_tokens_answers_every_tier_in_the_oauth_state(interactive, e2e):
+    """Opus and sonnet: counted by Anthropic with the user's own token; haiku: LiteLLM's counter."""
+    template = count_tokens_request(interactive)
+    assert template["headers"]["authorization"] == f"Bearer {OAUTH_TOKEN}"
+    results = replay_count_tokens(e2e, template, {
+        "authorization": template["headers"]["authorization"],
+        "x-litellm-api-key": template["headers"]["x-litellm-api-key"]})
+    for tier, (status, answer, anthropic, bedrock) in results.items():
+        assert status == 200, (tier, answer)
+        assert isinstance(answer["input_tokens"], int) and answer["input_tokens"] > 0, (tier, answer)
+        assert not bedrock, (tier, [r["target"] for r in bedrock])
+        if tier == "haiku":
+            assert not anthropic, [r["target"] for r in anthropic]
+            continue
+        [counted] = anthropic
+        assert counted["path"] == "/v1/messages/count_tokens", counted["target"]
+        assert counted["json"]["model"] == OAUTH_UPSTREAM[tier][1]
+        assert counted["headers"]["authorization"] == f"Bearer {OAUTH_TOKEN}"
+        assert "oauth-2025-04-20" in counted["headers"].get("anthropic-beta", "")
+        assert "x-litellm-api-key" not in counted["headers"] and "x-api-key" not in counted["headers"]
+
+
 def test_runs_reuse_the_one_proxy(oauth):
     pids = {run.proxy_pid for run in oauth.runs.values()}
     assert len(pids) == 1 and None not in pids, pids
@@ -818,6 +1009,15 @@ def test_across_both_states_no_secret_or_client_header_reached_the_wrong_upstrea
     found = listeners(e2e.port)
     assert found and set(found) <= LOOPBACK, found
     assert files_holding(e2e.home, OAUTH_TOKEN.encode()) == []
+
+
+def test_count_tokens_answers_every_tier_in_the_bedrock_state(bedrock_phase, interactive, e2e):
+    """Every tier counted by LiteLLM's own counter: nothing leaves the machine."""
+    results = replay_count_tokens(e2e, count_tokens_request(interactive), {"x-api-key": e2e.master_key()})
+    for tier, (status, answer, anthropic, bedrock) in results.items():
+        assert status == 200, (tier, answer)
+        assert isinstance(answer["input_tokens"], int) and answer["input_tokens"] > 0, (tier, answer)
+        assert not anthropic and not bedrock, (tier, [r["target"] for r in anthropic + bedrock])
 
 
 def test_teardown_stop_leaves_no_proxy(bedrock_phase, e2e):

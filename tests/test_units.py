@@ -188,10 +188,11 @@ def test_oauth_config_routes_opus_and_sonnet_to_anthropic_and_haiku_to_bedrock()
                           "aws_region_name": "us-west-2"}),
     ]
     assert config["model_list"][2]["model_info"] == {"openclaude_output_limit": 8000}
-    assert "model_info" not in config["model_list"][0]
+    assert config["model_list"][0]["model_info"] == {"openclaude_count_tokens": "anthropic"}
     assert config["litellm_settings"] == {
         "drop_params": True,
-        "callbacks": ["openclaude_callbacks.output_limit", "openclaude_callbacks.usage_record"],
+        "callbacks": ["openclaude_callbacks.output_limit", "openclaude_callbacks.usage_record",
+                      "openclaude_count_tokens.count_tokens_route"],
         "model_group_settings": {
             "forward_client_headers_to_llm_api": ["claude-opus-4-6", "claude-sonnet-4-6"]},
     }
@@ -405,6 +406,20 @@ def test_lifecycle_counts_the_retirement_day_itself_as_retired():
     assert lifecycle_findings({"m": {"deprecation_date": "2026-11-30"}}, date(2026, 11, 30))[0][0] == "error"
     assert lifecycle_findings({"m": {"deprecation_date": "2026-12-30"}}, date(2026, 11, 30))[0][0] == "warning"
     assert lifecycle_findings({"m": {"deprecation_date": "2026-12-31"}}, date(2026, 11, 30)) == []
+
+
+@pytest.mark.parametrize(("mode", "api_base", "upstream"), [
+    ("oauth", None, ["claude-opus-4-6", "claude-sonnet-4-6"]),
+    ("oauth", "http://127.0.0.1:9999", ["claude-opus-4-6", "claude-sonnet-4-6"]),
+    ("oauth", "https://api.anthropic.com", ["claude-opus-4-6", "claude-sonnet-4-6"]),
+    ("oauth", "https://gateway.example", []),
+    ("bedrock", None, []),
+])
+def test_only_anthropic_tiers_with_a_trusted_upstream_count_tokens_there(mode, api_base, upstream):
+    """The OAuth token goes with count_tokens only to Anthropic or loopback; the rest count locally."""
+    config = build_config(data(mode, anthropic_api_base=api_base))
+    assert [d["model_name"] for d in config["model_list"]
+            if (d.get("model_info") or {}).get("openclaude_count_tokens") == "anthropic"] == upstream
 
 
 # The output-limit callback (its LiteLLM base class is replaced by a plain one here; the
