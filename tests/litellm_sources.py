@@ -19,13 +19,13 @@ RETIRING_SOON = (date.today() + timedelta(days=4)).isoformat()
 RETIRED = (date.today() - timedelta(days=300)).isoformat()
 
 MODEL_MAP = {
-    "claude-opus-4-6": {"max_output_tokens": 128000, "deprecation_date": None},
-    "claude-sonnet-4-6": {"max_output_tokens": 128000, "deprecation_date": None},
-    "claude-sonnet-4-5-20250929": {"max_output_tokens": 64000, "deprecation_date": RETIRING_SOON},
-    "claude-3-opus-20240229": {"max_output_tokens": 4096, "deprecation_date": RETIRED},
-    "us.anthropic.claude-opus-4-6-v1": {"max_output_tokens": 128000, "deprecation_date": None},
-    "us.anthropic.claude-sonnet-4-6": {"max_output_tokens": 64000, "deprecation_date": None},
-    "qwen.qwen3-next-80b-a3b": {"max_output_tokens": 8000, "deprecation_date": None},
+    "claude-opus-4-6": {"max_input_tokens": 1000000, "max_output_tokens": 128000, "deprecation_date": None},
+    "claude-sonnet-4-6": {"max_input_tokens": 1000000, "max_output_tokens": 128000, "deprecation_date": None},
+    "claude-sonnet-4-5-20250929": {"max_input_tokens": 200000, "max_output_tokens": 64000, "deprecation_date": RETIRING_SOON},
+    "claude-3-opus-20240229": {"max_input_tokens": 200000, "max_output_tokens": 4096, "deprecation_date": RETIRED},
+    "us.anthropic.claude-opus-4-6-v1": {"max_input_tokens": 1000000, "max_output_tokens": 128000, "deprecation_date": None},
+    "us.anthropic.claude-sonnet-4-6": {"max_input_tokens": 1000000, "max_output_tokens": 64000, "deprecation_date": None},
+    "qwen.qwen3-next-80b-a3b": {"max_input_tokens": 256000, "max_output_tokens": 8000, "deprecation_date": None},
 }
 
 PYPROJECT = """\

@@ -330,6 +330,12 @@ def test_deploy_warns_about_retiring_unknown_and_retired_model_ids(sandbox):
     assert f"claude-sonnet-4-5-20250929: retires on {RETIRING_SOON}" in result.output
     assert "claude-opus-4-6-20250514: not in the installed LiteLLM's model map" in result.output
     assert f"claude-3-opus-20240229: retired on {RETIRED}" in result.output
+    # Windows Claude Code would assume beyond the pinned models' input limits (LiteLLM's map).
+    assert "haiku tier (qwen-3-coder -> claude-3-opus-20240229): Claude Code assumes a context " \
+           "window of 256000 tokens, the model accepts 200000" in result.output
+    assert "--data haiku_context_window=200000" in result.output
+    assert "sonnet tier (claude-sonnet-4-6 -> claude-sonnet-4-5-20250929)" in result.output
+    assert "--data long_context=false" in result.output
 
 
 def test_oauth_deploy_warns_when_the_token_would_go_to_a_third_party(sandbox):

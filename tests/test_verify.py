@@ -147,6 +147,22 @@ def test_api_key_left_in_derived_settings_fails_its_own_line(verify_sandbox):
     assert "ANTHROPIC_API_KEY is set" in failed(result)["derived settings have the model variables"]
 
 
+def test_a_haiku_window_larger_than_its_model_fails_its_own_line(verify_sandbox):
+    """Without the settings' window Claude Code assumes 1M for qwen-3-coder; the map says 256000."""
+    deployed(verify_sandbox)
+    path = verify_sandbox.path(".openClaude/settings.json")
+    settings = json.loads(path.read_text())
+    del settings["env"]["CLAUDE_CODE_MAX_CONTEXT_TOKENS"]
+    path.write_text(json.dumps(settings, indent=2))
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode != 0
+    assert list(failed(result)) == ["context windows fit the models"], result.output
+    detail = failed(result)["context windows fit the models"]
+    assert "haiku tier" in detail and "1000000" in detail and "256000" in detail, detail
+
+
 def test_no_aws_credentials_fails_its_own_line(verify_sandbox):
     deployed(verify_sandbox)
     for name in AWS_ENV:
@@ -257,7 +273,8 @@ def test_each_broken_piece_fails_with_its_own_line_at_once(verify_sandbox):
 
 
 def test_a_retired_model_fails_verify_while_deploy_only_warned(verify_sandbox):
-    retired = {"oauth_haiku_model": "anthropic/claude-3-opus-20240229"}
+    # Its window (200000) set too: the context check has nothing to say.
+    retired = {"oauth_haiku_model": "anthropic/claude-3-opus-20240229", "haiku_context_window": 200000}
     deployed(verify_sandbox)
     warned = deployed(verify_sandbox, **retired)
     assert f"claude-3-opus-20240229: retired on {RETIRED}" in warned.output
