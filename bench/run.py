@@ -6,8 +6,9 @@
 
 Sections, one module each (toolkit.py holds what they share): deploy (@local re-run, target
 commands, first converge), fleet (SSH with latency; needs root and /usr/sbin/sshd, else
-skipped), launcher (warm and cold start with a fake proxy), boot (the real LiteLLM's cold
-start, ours against a plain install). Runs alternate where two things are compared and ratios
+skipped), launcher (warm and cold start with a fake proxy, `--usage` over a month of records),
+boot (the real LiteLLM's cold start, ours against a plain install), recording (a request through
+the real proxy with and without the usage record). Runs alternate where two things are compared and ratios
 are taken per pair; the load average is printed (the machine may be shared). Exit status 1
 when a goal is missed.
 """
@@ -29,7 +30,7 @@ sys.path.insert(0, str(BENCH))
 
 from toolkit import draw_chart, load, print_figures, write_json  # noqa: E402
 
-SECTIONS = ("deploy", "fleet", "launcher", "boot")
+SECTIONS = ("deploy", "fleet", "launcher", "boot", "recording")
 FULL = {"runs": 7, "first_runs": 3, "fleet_runs": 7, "launcher_runs": 7, "boot_runs": 5}
 QUICK = {"runs": 3, "first_runs": 1, "fleet_runs": 3, "launcher_runs": 3, "boot_runs": 2}
 

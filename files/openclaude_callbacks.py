@@ -106,9 +106,7 @@ class TokenNotMasked(Exception):
 
 
 class UsageRecord(CustomLogger):
-    """Appends one line per upstream request to ``usage.tsv`` (openclaude_usage's format) and
-    keeps the Bedrock fallback honest: Claude Code's headers stay off it, a token error is not
-    masked, the proxy log says which tier fell back and why."""
+    """Appends one line per upstream request to ``usage.tsv`` (openclaude_usage's format)."""
 
     def __init__(self, path: str):
         super().__init__()
@@ -119,28 +117,6 @@ class UsageRecord(CustomLogger):
             usage.append(self.path, usage.usage_line({"time": time.time(), **fields}))
         except OSError as error:
             verbose_proxy_logger.warning("openClaude: cannot record usage in %s: %s", self.path, error)
-
-    async def async_pre_call_deployment_hook(self, kwargs, call_type):
-        metadata = request_metadata(kwargs)
-        tier = fallback_for(metadata)
-        if tier is None:
-            return None
-        previous = (metadata.get("previous_models") or [{}])[-1]
-        if previous.get("exception_type") == TokenNotMasked.__name__:
-            raise TokenNotMasked(f"{tier}: already refused")
-        reason = attempt_reason(previous)
-        outer_call = str(call_type).endswith("anthropic_messages")
-        if reason not in FALLBACK_REASONS:
-            if outer_call:
-                verbose_proxy_logger.warning(
-                    "openClaude: %s: Anthropic answered %s; not falling back to Bedrock (Claude Code "
-                    "refreshes its sign-in or asks for /login)", tier, reason)
-            raise TokenNotMasked(f"{tier}: {reason} is not a reason to fall back")
-        if outer_call:
-            verbose_proxy_logger.warning("openClaude: %s fell back to Bedrock (%s from Anthropic)",
-                                         tier, reason)
-        kwargs.pop("headers", None)  # Claude Code's own headers are for Anthropic only
-        return kwargs
 
     async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
         payload = kwargs.get("standard_logging_object") or {}
@@ -177,3 +153,35 @@ class UsageRecord(CustomLogger):
 
 
 usage_record = UsageRecord(USAGE_FILE)
+
+
+class BedrockFallbackGuard(CustomLogger):
+    """Keeps the Bedrock fallback honest (configured only with ``fallback_to_bedrock``): Claude
+    Code's headers stay off it, a token error is not masked, the proxy log says which tier fell
+    back and why. LiteLLM's router would fall back on any error and carry the forwarded headers
+    over to the fallback deployment."""
+
+    async def async_pre_call_deployment_hook(self, kwargs, call_type):
+        metadata = request_metadata(kwargs)
+        tier = fallback_for(metadata)
+        if tier is None:
+            return None
+        previous = (metadata.get("previous_models") or [{}])[-1]
+        if previous.get("exception_type") == TokenNotMasked.__name__:
+            raise TokenNotMasked(f"{tier}: already refused")
+        reason = attempt_reason(previous)
+        outer_call = str(call_type).endswith("anthropic_messages")
+        if reason not in FALLBACK_REASONS:
+            if outer_call:
+                verbose_proxy_logger.warning(
+                    "openClaude: %s: Anthropic answered %s; not falling back to Bedrock (Claude Code "
+                    "refreshes its sign-in or asks for /login)", tier, reason)
+            raise TokenNotMasked(f"{tier}: {reason} is not a reason to fall back")
+        if outer_call:
+            verbose_proxy_logger.warning("openClaude: %s fell back to Bedrock (%s from Anthropic)",
+                                         tier, reason)
+        kwargs.pop("headers", None)  # Claude Code's own headers are for Anthropic only
+        return kwargs
+
+
+bedrock_fallback = BedrockFallbackGuard()

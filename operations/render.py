@@ -70,7 +70,8 @@ def build_config(data: DeployData) -> dict:
 
 def add_bedrock_fallbacks(config: dict, data: DeployData) -> None:
     """LiteLLM's router fallbacks from each subscription tier to its Bedrock model. The callback
-    (UsageRecord) keeps Claude Code's headers off the fallback and lets token errors through."""
+    (BedrockFallbackGuard) keeps Claude Code's headers off the fallback and lets token errors
+    through."""
     fallbacks = []
     for slot, model in data.bedrock_fallbacks.items():
         tier = data.tier(slot)
@@ -84,6 +85,7 @@ def add_bedrock_fallbacks(config: dict, data: DeployData) -> None:
         })
         fallbacks.append({tier.name: [tier.name + FALLBACK_SUFFIX]})
     config["litellm_settings"]["fallbacks"] = fallbacks
+    config["litellm_settings"]["callbacks"].append(f"{CALLBACKS_MODULE}.bedrock_fallback")
     # A cooled-down Anthropic deployment would send every request to Bedrock for a while, an
     # expired token's included: each request asks Anthropic first.
     config["router_settings"] = {"disable_cooldowns": True}

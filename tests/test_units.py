@@ -541,7 +541,7 @@ def test_fallback_hop_keeps_claude_codes_headers_off_bedrock(callbacks, previous
                                    "model_info": {"openclaude_fallback_for": "claude-opus-4-6"},
                                    "previous_models": [previous]}}
     with caplog.at_level(logging.WARNING, logger="litellm-proxy-stand-in"):
-        hop = asyncio.run(callbacks.usage_record.async_pre_call_deployment_hook(
+        hop = asyncio.run(callbacks.bedrock_fallback.async_pre_call_deployment_hook(
             kwargs, "CallTypes.anthropic_messages"))
 
     assert "headers" not in hop
@@ -556,7 +556,7 @@ def test_an_expired_token_is_not_masked_by_the_fallback(callbacks):
         "model_info": {"openclaude_fallback_for": "claude-opus-4-6"},
         "previous_models": [attempt("AuthenticationError", "OAuth token has expired.")]}}
     with pytest.raises(callbacks.TokenNotMasked):
-        asyncio.run(callbacks.usage_record.async_pre_call_deployment_hook(
+        asyncio.run(callbacks.bedrock_fallback.async_pre_call_deployment_hook(
             kwargs, "CallTypes.anthropic_messages"))
 
 
@@ -564,7 +564,7 @@ def test_requests_to_a_tiers_own_deployment_pass_the_fallback_guard_unchanged(ca
     import asyncio
 
     kwargs = {"headers": {"x-app": "cli"}, "litellm_metadata": {"model_group": "claude-opus-4-6"}}
-    assert asyncio.run(callbacks.usage_record.async_pre_call_deployment_hook(
+    assert asyncio.run(callbacks.bedrock_fallback.async_pre_call_deployment_hook(
         kwargs, "CallTypes.anthropic_messages")) is None
     assert kwargs["headers"] == {"x-app": "cli"}
 
@@ -583,6 +583,7 @@ def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
         {"claude-sonnet-4-6": ["claude-sonnet-4-6-bedrock-fallback"]},
     ]
     assert config["router_settings"] == {"disable_cooldowns": True}
+    assert config["litellm_settings"]["callbacks"][-1] == "openclaude_callbacks.bedrock_fallback"
     # Claude Code's headers are forwarded to the Anthropic tiers only, never to a fallback.
     assert config["litellm_settings"]["model_group_settings"]["forward_client_headers_to_llm_api"] == [
         "claude-opus-4-6", "claude-sonnet-4-6"]
@@ -591,6 +592,7 @@ def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
 def test_fallback_is_off_by_default_and_never_in_the_all_bedrock_state():
     for config in (build_config(data()), build_config(data("bedrock", fallback_to_bedrock=True))):
         assert "fallbacks" not in config["litellm_settings"] and "router_settings" not in config
+        assert "openclaude_callbacks.bedrock_fallback" not in config["litellm_settings"]["callbacks"]
 
 
 def test_fallback_to_bedrock_must_be_a_boolean():

@@ -1,0 +1,126 @@
+"""What the usage record costs a request, beside the proxy's own latency: the real LiteLLM
+release deploy.py installs, started twice on loopback with the deployed config, once as
+deployed and once without the usage callback, both in front of the Anthropic stand-in.
+Requests (an opus message, as Claude Code sends it) alternate between the two; the figure is
+the ratio of their times per pair. Goal: at most x1.05 (no measurable latency). Needs the
+package registry (or a warm uv cache).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+from toolkit import REPO, alternate, figure, ratio, run_pyinfra, spread
+
+from operations.data import load_data
+from operations.render import CALLBACKS_MODULE, USAGE_RECORD, config_text
+from tests.conftest import sandbox_env
+from tests.processes import alive, free_port
+from tests.standins.anthropic import AnthropicStandin
+
+GOAL = 1.05
+REQUESTS_PER_RUN = 20
+
+
+def start_proxy(litellm: Path, config: Path, port: int, env: dict) -> subprocess.Popen:
+    log = open(config.with_name("proxy.log"), "w")  # noqa: SIM115 - closed with the process
+    proxy = subprocess.Popen([str(litellm), "--config", str(config), "--host", "127.0.0.1",
+                              "--port", str(port)], env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health/liveliness", timeout=2)
+            return proxy
+        except OSError:
+            if proxy.poll() is not None:
+                raise SystemExit(f"the proxy for {config} exited; see {log.name}") from None
+            time.sleep(0.2)
+    raise SystemExit(f"the proxy for {config} did not become healthy; see {log.name}")
+
+
+def stop_proxy(proxy: subprocess.Popen) -> None:
+    if alive(proxy.pid):
+        proxy.send_signal(signal.SIGTERM)
+        try:
+            proxy.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+            proxy.wait(timeout=10)
+
+
+def requests(port: int, master_key: str):
+    """A function timing REQUESTS_PER_RUN opus messages through the proxy on ``port``."""
+    body = json.dumps({"model": "claude-opus-4-6", "max_tokens": 64, "stream": False,
+                       "messages": [{"role": "user", "content": "say hi"}]}).encode()
+    headers = {"content-type": "application/json", "anthropic-version": "2023-06-01",
+               "anthropic-beta": "oauth-2025-04-20", "x-app": "cli",
+               "authorization": "Bearer sk-ant-oat01-bench", "x-litellm-api-key": f"Bearer {master_key}"}
+
+    def run() -> float:
+        started = time.perf_counter()
+        for _ in range(REQUESTS_PER_RUN):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/messages", data=body,
+                                             headers=headers, method="POST")
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                reply.read()
+        return (time.perf_counter() - started) / REQUESTS_PER_RUN
+    return run
+
+
+def measure(settings: dict) -> list[dict]:
+    uv_cache = Path(os.environ.get("UV_CACHE_DIR") or Path.home() / ".cache" / "uv")
+    with tempfile.TemporaryDirectory(prefix="openclaude-bench-recording-") as directory, \
+            AnthropicStandin() as api:
+        root = Path(directory)
+        home = root / "home"
+        home.mkdir()
+        env = sandbox_env(home, uv_cache)
+        group_data = {key: value for key, value in runpy.run_path(
+            str(REPO / "group_data" / "all.py")).items() if not key.startswith("_")}
+        group_data.update(litellm_port=free_port(), anthropic_api_base=api.url)
+        data = load_data(group_data, "oauth")
+        run_pyinfra("@local", "deploy.py", env=env,
+                    data={"litellm_port": data.port, "anthropic_api_base": api.url})
+        deployed_dir = home / ".litellm"
+        master_key = (deployed_dir / "master.key").read_text().strip()
+        without = root / "without"
+        shutil.copytree(deployed_dir, without, ignore=shutil.ignore_patterns("*.log", "*.pid"))
+        config = yaml.safe_load(config_text(data))
+        config["litellm_settings"]["callbacks"] = [
+            name for name in config["litellm_settings"]["callbacks"]
+            if name != f"{CALLBACKS_MODULE}.usage_record"]
+        (without / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        proxy_env = {**env, "LITELLM_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                     "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True", "LITELLM_MODE": "PRODUCTION"}
+        litellm = home / ".local/bin/litellm"
+        ports = {"with": free_port(), "without": free_port()}
+        proxies = {}
+        try:
+            proxies["with"] = start_proxy(litellm, deployed_dir / "config.yaml", ports["with"], proxy_env)
+            proxies["without"] = start_proxy(litellm, without / "config.yaml", ports["without"], proxy_env)
+            timers = {name: requests(port, master_key) for name, port in ports.items()}
+            for timer in timers.values():
+                timer()  # warm-up: first-request imports and connections
+            runs = alternate(settings["runs"], timers)
+        finally:
+            for proxy in proxies.values():
+                stop_proxy(proxy)
+        recorded = len((deployed_dir / USAGE_RECORD).read_text().splitlines())
+    per_request = {name: spread(values)["median"] * 1000 for name, values in runs.items()}
+    return [
+        figure("request through the proxy, with / without the usage record",
+               ratio(runs["with"], runs["without"]), "x", GOAL,
+               f"{per_request['with']:.1f} ms vs {per_request['without']:.1f} ms a request; "
+               f"{recorded} recorded"),
+    ]
