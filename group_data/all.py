@@ -21,6 +21,8 @@ bedrock_runtime_endpoint = None
 proxy_health_timeout = 90
 # Backups kept per replaced file (the newest); the run that adds one removes older ones.
 backups_kept = 5
+# Seconds a run waits for another openClaude run on the same home before it gives up.
+lock_wait = 60
 
 # Model names Claude Code sends (the settings' tier variables and the config's model_name).
 opus_model_name = "claude-opus-4-6"

@@ -69,6 +69,7 @@ class DeployData:
     bedrock_runtime_endpoint: str | None
     health_timeout: int
     backups_kept: int
+    lock_wait: int
     long_context: bool
     tiers: tuple[Tier, ...]
     paths: dict[str, str]
@@ -194,6 +195,7 @@ def load_data(data, mode: str) -> DeployData:
         ),
         health_timeout=_positive_int("proxy_health_timeout", _get(data, "proxy_health_timeout")),
         backups_kept=_positive_int("backups_kept", _get(data, "backups_kept")),
+        lock_wait=_positive_int("lock_wait", _get(data, "lock_wait")),
         long_context=long_context,
         tiers=tuple(tiers),
         paths={key: _relative_path(key, _get(data, key)) for key in PATH_KEYS},

@@ -68,7 +68,10 @@ entry() {
       for backup in "$p".*.bak; do
         [ -f "$backup" ] && printf 'backup\t%s\t%s\n' "$2" "${backup##*/}"
       done
-    elif [ "$1" = key ]; then grep -Eq '^sk-[0-9a-f]{64}$' "$p" && body=valid || body=invalid
+    elif [ "$1" = key ]; then
+      # One line, as the launcher reads it (the first line is the key).
+      if [ "$(grep -c . "$p")" = 1 ] && head -n 1 "$p" | grep -Eq '^sk-[0-9a-f]{64}$'; then
+        body=valid; else body=invalid; fi
     fi
   elif [ -e "$p" ] || [ -L "$p" ]; then kind=other
   elif [ -d "${p%/*}" ] && [ ! -x "${p%/*}" ]; then kind=unreadable
@@ -147,6 +150,19 @@ class Entry:
     backups: tuple[str, ...] = ()  # names of PATH.*.bak files beside it (content files only)
 
 
+def digested(script: str) -> str:
+    """``script``, then a ``digest`` line: the POSIX ``cksum`` of everything it printed."""
+    return (
+        f"out=$(sh -c {shlex.quote(script)}); printf '%s\\n' \"$out\"; "
+        "printf 'digest\\t%s\\n' \"$(printf '%s\\n' \"$out\" | cksum)\""
+    )
+
+
+def redigest(script: str) -> str:
+    """A command setting ``$digest`` to what ``digested(script)`` reports, for a re-read."""
+    return f"digest=$(out=$(sh -c {shlex.quote(script)}); printf '%s\\n' \"$out\" | cksum)"
+
+
 class OpenClaudeHost(FactBase):
     """
     The target's home, uv, LiteLLM's uv receipt and the deploy's files, in one command.
@@ -186,14 +202,17 @@ class OpenClaudeHost(FactBase):
         if model_ids:
             quoted = " ".join(shlex.quote(model_id) for model_id in model_ids)
             calls.append(f"models {shlex.quote(_MODEL_MAP_READER)} {quoted}")
-        return _HOST_SCRIPT + "\n".join(calls)
+        self._script = _HOST_SCRIPT + "\n".join(calls)
+        return digested(self._script)
 
     @staticmethod
     def default() -> dict:
         return {}
 
     def process(self, output) -> dict:
-        facts: dict = {"entries": {}, "same_files": set()}
+        # The script and its output's digest: a run that must change something re-reads under
+        # its lock (operations/runlock.py) and goes on only if nothing changed since.
+        facts: dict = {"entries": {}, "same_files": set(), "script": self._script}
         backups: dict = {}
         for line in output:
             field, _, rest = line.partition("\t")

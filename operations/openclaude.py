@@ -38,6 +38,7 @@ from operations.render import (
     launcher_values,
     settings_tiers,
 )
+from operations.runlock import lock_changes, registered_operations
 from operations.shellpath import launcher_dir_on_path
 from operations.tools import litellm_installed, tool_dirs, uv_installed
 
@@ -116,6 +117,7 @@ def openclaude(mode: str = "oauth"):
     )
     if problems:
         return
+    unlocked = registered_operations()
 
     # Task 1: LiteLLM from the chosen source, as a uv tool.
     uv_installed(name="uv is available", requirement=data.uv_requirement, facts=facts)
@@ -230,3 +232,6 @@ def openclaude(mode: str = "oauth"):
         show_diff=False,
         backups_kept=data.backups_kept,
     )
+
+    # Whatever this run changes, it changes holding the home's lock (checks what it read).
+    lock_changes(home, facts, mode=mode, wait=data.lock_wait, since=unlocked)

@@ -28,7 +28,7 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BASE_TOOLS = (
     "sh", "bash", "env", "cat", "base64", "tr", "stat", "grep", "mkdir", "ln", "mv", "chmod",
     "cmp", "date", "od", "head", "tail", "rm", "mktemp", "readlink", "printf", "cp", "dirname",
-    "git", "find", "sleep", "wc", "sed", "ls", "touch", "id", "uname", "sort", "tee",
+    "git", "find", "sleep", "wc", "sed", "ls", "touch", "id", "uname", "sort", "tee", "cksum",
 )
 
 # The files the deploy writes, home-relative (the defaults of group_data/all.py).
@@ -168,6 +168,20 @@ def wait_for(condition, run: Background, what: str, timeout: float = 120) -> Non
             run.kill()
             raise AssertionError(f"timed out waiting for {what}:\n{run.output()}")
         time.sleep(0.02)
+
+
+# --- the run lock -------------------------------------------------------------------------------
+
+LOCK = ".openclaude.lock"
+
+
+def write_run_lock(home: Path, *, pid: int, started: str, boot: str) -> Path:
+    """A lock as another openClaude run leaves it, its owner ``pid`` (start token, boot)."""
+    lock = home / LOCK
+    lock.mkdir()
+    (lock / "owner").write_text(f"run=elsewhere\npid={pid}\nstarted={started}\nboot={boot}\n"
+                                "since=2026-01-01T00:00:00Z\nabout=deploy.py run from elsewhere\n")
+    return lock
 
 
 # --- checks ---------------------------------------------------------------------------------------

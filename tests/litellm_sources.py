@@ -98,3 +98,39 @@ def make_local_sources(root: Path, uv: Path) -> dict:
                    check=True, capture_output=True)
     [wheel] = (root / "wheels").glob("litellm-*.whl")
     return {"directory": directory, "wheel": wheel}
+
+
+# An in-tree PEP 517 backend (no download): its build either fails or stops at a marker file,
+# as a source with a broken build, or an install killed while it builds.
+UNBUILDABLE_BACKEND = '''"""Stand-in LiteLLM whose build {how}."""
+import pathlib
+import time
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    marker = {marker!r}
+    if marker:
+        pathlib.Path(marker).touch()
+        time.sleep(600)
+    raise RuntimeError("stand-in LiteLLM: this source fetches but does not build")
+'''
+
+
+def make_unbuildable_source(repo: Path, *, hang_marker: Path | None = None) -> str:
+    """A git repository uv fetches but cannot build; with ``hang_marker``, its build touches
+    that file and hangs (to be killed). Returns its requirement."""
+    repo.mkdir(parents=True)
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "litellm"\nversion = "1.200.0"\n'
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n')
+    how = "hangs" if hang_marker else "fails"
+    (repo / "backend.py").write_text(UNBUILDABLE_BACKEND.format(
+        how=how, marker=str(hang_marker) if hang_marker else ""))
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", f"a build that {how}")
+    return f"git+file://{repo}@main"

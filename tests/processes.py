@@ -48,3 +48,13 @@ def add_local_user(prefix: str, homes: Path, *, shell: str = "/bin/sh",
             raise RuntimeError(f"useradd {name} failed ({done.returncode}): {done.stderr}")
         time.sleep(0.2)
     raise AssertionError("unreachable")
+
+
+def start_token(pid: int) -> str:
+    """The process's start time in clock ticks (/proc/PID/stat field 22): with the pid, it
+    names one process, as openClaude's run lock records its owner."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+
+
+def boot_id() -> str:
+    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()

@@ -16,7 +16,7 @@ import yaml
 
 from operations.sources import installed_source, wanted_source
 from tests.conftest import REPO
-from tests.litellm_sources import RELEASE_TAG, RETIRED, RETIRING_SOON
+from tests.litellm_sources import FORK_BRANCH, RELEASE_TAG, RETIRED, RETIRING_SOON
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -448,3 +448,19 @@ def test_switching_back_and_forth_keeps_backups_bounded_for_every_file(sandbox):
         assert sandbox.pyinfra(script, data=data).returncode == 0
     for relative in (".litellm/config.yaml", ".local/bin/openClaude", ".openClaude/settings.json"):
         assert len(backups(sandbox, relative)) == 2, (relative, backups(sandbox, relative))
+
+
+def test_a_fork_switched_to_another_branch_on_the_same_commit_is_reinstalled(sandbox):
+    from tests.litellm_sources import _git
+
+    fork_repo = sandbox.sources["fork_repo"]
+    _git(fork_repo, "branch", "-f", "release-candidate", FORK_BRANCH)  # the same commit
+    assert sandbox.pyinfra("deploy.py", data={"litellm_source": "fork"}).returncode == 0
+    assert receipt_entry(sandbox)["git"].endswith("?rev=fix%2Fanthropic-oauth-token-forwarding")
+
+    other = {"litellm_source": "fork", "litellm_fork": f"git+file://{fork_repo}@release-candidate"}
+    result = sandbox.pyinfra("deploy.py", data=other)
+    assert (result.returncode, result.changed) == (0, 1), result.output
+    assert receipt_entry(sandbox)["git"] == f"file://{fork_repo}?rev=release-candidate"
+    again = sandbox.pyinfra("deploy.py", data=other)
+    assert (again.returncode, again.changed) == (0, 0), again.output

@@ -701,10 +701,11 @@ def test_haiku_reaches_bedrock_signed_with_the_environments_aws_credentials(oaut
 
 
 def test_no_oauth_token_reaches_bedrock_in_any_run(oauth, e2e):
-    for run in all_runs(e2e):
-        for record in run.bedrock:
-            assert b"sk-ant-" not in headers_and_body(record), run.label
-            assert OAUTH_TOKEN.encode() not in headers_and_body(record), run.label
+    records = [(run.label, record) for run in all_runs(e2e) for record in run.bedrock]
+    assert records, "no Bedrock request was recorded: nothing to check"
+    for label, record in records:
+        assert b"sk-ant-" not in headers_and_body(record), label
+        assert OAUTH_TOKEN.encode() not in headers_and_body(record), label
 
 
 def test_the_proxys_master_key_reaches_no_upstream(oauth, e2e):
@@ -797,6 +798,7 @@ def test_haiku_output_is_capped_for_bedrock_while_opus_keeps_the_clients_value(o
 
 def test_claude_codes_headers_reach_anthropic_but_not_bedrock(oauth, e2e):
     anthropic = [r for tier in ("opus", "sonnet") for r in messages_posts(oauth.runs[tier])]
+    assert anthropic, "no Anthropic request was recorded: nothing to check"
     for record in anthropic:
         assert record["headers"].get("x-app") == "cli", record["headers"]
         assert record["headers"].get("x-claude-code-session-id"), record["headers"]
@@ -806,9 +808,10 @@ def test_claude_codes_headers_reach_anthropic_but_not_bedrock(oauth, e2e):
     for record in bedrock:
         assert "x-app" not in record["headers"] and "x-claude-code-session-id" not in record["headers"]
         assert "oauth" not in record["headers"].get("anthropic-beta", "")
-    for run in all_runs(e2e):
-        for record in run.upstream():
-            assert "x-litellm-api-key" not in record["headers"]
+    upstream = [record for run in all_runs(e2e) for record in run.upstream()]
+    assert upstream
+    for record in upstream:
+        assert "x-litellm-api-key" not in record["headers"]
 
 
 def test_bash_tool_round_trip_on_the_bedrock_tier(oauth):

@@ -13,6 +13,7 @@ import os
 import re
 import runpy
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -21,9 +22,11 @@ from pathlib import Path
 import pytest
 
 from files.openclaude_settings import derive_settings
+from operations.sources import installed_source, wanted_source
 from tests.conftest import BIN, REPO, Sandbox, sandbox_env
 from tests.faults_support import (
     CALLBACKS,
+    LOCK,
     CONFIG,
     DERIVED,
     KEY,
@@ -48,7 +51,10 @@ from tests.faults_support import (
     tool_bin,
     trap_bin,
     wait_for,
+    write_run_lock,
 )
+from tests.litellm_sources import make_unbuildable_source
+from tests.processes import boot_id, start_token
 
 # A token in the user's own settings: the derived file carries it (under a name the OAuth state
 # keeps; ANTHROPIC_AUTH_TOKEN is left out there), so it must never be shown.
@@ -596,26 +602,175 @@ def test_deploy_and_rollback_at_once_leave_parseable_files_and_converge(fresh, t
     assert state_summary(fresh)["config"] == state_summary(fresh)["launcher"] == "oauth"
 
 
-def test_rollback_during_a_deploy_is_not_silently_mixed(deployed, tmp_path):
-    assert deployed.pyinfra("deploy.py").returncode == 0  # current even if files/ changed
-    deployed.env["PATH"] = f"{trap_bin(tmp_path / 'traps')}:{deployed.env['PATH']}"
+def paused_deploy(sandbox: Sandbox, tmp_path: Path, trap: str, data: dict | None = None):
+    """A deploy stopped at ``trap`` (holding the lock) until the returned file is touched."""
+    sandbox.env["PATH"] = f"{trap_bin(tmp_path / 'traps')}:{sandbox.env['PATH']}"
     marker, release = tmp_path / "paused", tmp_path / "go-on"
-    deploy = start(deployed, "deploy.py", data={"aws_region": "eu-west-1"},
-                   log=tmp_path / "deploy.log",
-                   env={"OPENCLAUDE_TRAP": "cp:/.config.yaml.", "OPENCLAUDE_TRAP_MARKER":
-                        str(marker), "OPENCLAUDE_TRAP_RELEASE": str(release)})
-    wait_for(marker.exists, deploy, "the deploy to reach the config upload")
-    rollback = deployed.pyinfra("rollback.py")
-    assert rollback.returncode == 0, rollback.output
+    run = start(sandbox, "deploy.py", data=data, log=tmp_path / "deploy.log",
+                env={"OPENCLAUDE_TRAP": trap, "OPENCLAUDE_TRAP_MARKER": str(marker),
+                     "OPENCLAUDE_TRAP_RELEASE": str(release)})
+    wait_for(marker.exists, run, f"the deploy to reach {trap}")
+    return run, release
+
+
+def without_lock(snapshot: dict) -> dict:
+    return {path: value for path, value in snapshot.items() if not path.startswith(LOCK)}
+
+
+def test_a_second_run_waits_then_fails_naming_the_first_and_changes_nothing(deployed, tmp_path):
+    assert deployed.pyinfra("deploy.py").returncode == 0  # current even if files/ changed
+    deploy, release = paused_deploy(deployed, tmp_path, "cp:/.config.yaml.",
+                                    {"aws_region": "eu-west-1"})
+    owner = deployed.path(f"{LOCK}/owner").read_text()
+    assert f"pid={deploy.process.pid}\n" in owner, owner
+    before = deployed.snapshot()
+
+    started = time.monotonic()
+    rollback = deployed.pyinfra("rollback.py", data={"lock_wait": 2})
+    assert rollback.returncode == 1, rollback.output
+    assert time.monotonic() - started >= 2
+    since = re.search(r"^since=(.*)$", owner, re.M).group(1)
+    assert (f"another openClaude run is changing this home: deploy.py run from "
+            f"{socket.gethostname()}") in rollback.output
+    assert f"(pid {deploy.process.pid}, started {since};" in rollback.output, rollback.output
+    assert "nothing was changed" in rollback.output
+    assert deployed.snapshot() == before
+
     release.touch()
     result = deploy.wait()
+    assert result.returncode == 0, result.output
+    assert not deployed.path(LOCK).exists()
+    assert state_summary(deployed)["config"] == state_summary(deployed)["launcher"] == "oauth"
 
-    assert parse_problems(deployed.home) == []
+
+def test_a_run_that_waited_refuses_when_the_other_changed_what_it_read(deployed, tmp_path):
+    assert deployed.pyinfra("deploy.py").returncode == 0
+    deploy, release = paused_deploy(deployed, tmp_path, "cp:/.config.yaml.",
+                                    {"aws_region": "eu-west-1"})
+    # The rollback's lock loop sleeps between tries: a sleep that first leaves a marker.
+    waiting = tmp_path / "rollback-waits"
+    shim = tool_bin(tmp_path / "sleep-shim", tools=(), extra={
+        "sleep": f'#!/bin/sh\n: > {waiting}\nexec {shutil.which("sleep")} "$@"\n'})
+    rollback = start(deployed, "rollback.py", log=tmp_path / "rollback.log",
+                     env={"PATH": f"{shim}:{deployed.env['PATH']}"})
+    wait_for(waiting.exists, rollback, "the rollback to wait for the lock")
+    release.touch()
+    assert deploy.wait().returncode == 0
+    refused = rollback.wait()
+    assert refused.returncode == 1, refused.output
+    assert "waiting up to 60s for deploy.py run from" in refused.output, refused.output
+    assert "this home changed after this run read it" in refused.output, refused.output
     summary = state_summary(deployed)
-    print(f"\n[deploy exit {result.returncode}] {summary}")
-    refused = result.returncode == 1 and re.search(
-        r"openClaude: .*(another|changed)", result.output)
-    assert refused or summary["config"] == summary["launcher"], (summary, result.output)
+    assert summary["config"] == summary["launcher"] == "oauth", summary
+    assert "eu-west-1" in deployed.path(CONFIG).read_text()
+    assert not deployed.path(LOCK).exists()
+
+
+def write_lock(sandbox: Sandbox, *, pid: int, started: str, boot: str) -> None:
+    write_run_lock(sandbox.home, pid=pid, started=started, boot=boot)
+
+
+def test_a_live_lock_holds_off_a_run(deployed):
+    write_lock(deployed, pid=os.getpid(), started=start_token(os.getpid()), boot=boot_id())
+    before = deployed.snapshot()
+    result = deployed.pyinfra("deploy.py", data={"lock_wait": 1, "aws_region": "eu-west-1"})
+    assert result.returncode == 1, result.output
+    assert (f"deploy.py run from elsewhere (pid {os.getpid()}, started 2026-01-01T00:00:00Z"
+            in result.output), result.output
+    assert deployed.snapshot() == before
+
+
+@pytest.mark.parametrize("case", ["pid-gone", "pid-reused", "other-boot", "no-owner-file"])
+def test_a_stale_lock_is_taken_over(deployed, case):
+    child = subprocess.Popen(["true"])
+    child.wait()
+    pid, started, boot = os.getpid(), start_token(os.getpid()), boot_id()
+    if case == "pid-gone":
+        pid = child.pid
+    elif case == "pid-reused":
+        started = str(int(started) - 1)
+    elif case == "other-boot":
+        boot = "00000000-0000-0000-0000-000000000000"
+    write_lock(deployed, pid=pid, started=started, boot=boot)
+    if case == "no-owner-file":
+        deployed.path(f"{LOCK}/owner").unlink()
+        hour_ago = time.time() - 3600
+        os.utime(deployed.path(LOCK), (hour_ago, hour_ago))
+    result = deployed.pyinfra("deploy.py", data={"lock_wait": 1, "aws_region": "eu-west-1"})
+    assert result.returncode == 0, result.output
+    assert "openClaude: took over" in result.output, result.output
+    assert "eu-west-1" in deployed.path(CONFIG).read_text()
+    assert not deployed.path(LOCK).exists()
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(deployed, tmp_path):
+    assert deployed.pyinfra("deploy.py").returncode == 0
+    deploy, _ = paused_deploy(deployed, tmp_path, "cp:/.config.yaml.", {"aws_region": "eu-west-1"})
+    deploy.kill()
+    assert deployed.path(f"{LOCK}/owner").exists()
+    result = deployed.pyinfra("rollback.py", data={"lock_wait": 5})
+    assert result.returncode == 0, result.output
+    assert f"pid {deploy.process.pid}" in result.output and "is gone" in result.output
+    assert not deployed.path(LOCK).exists()
+
+
+def test_a_failed_run_releases_its_lock(deployed):
+    fork = {"litellm_source": "fork", "litellm_fork": "git+file:///nonexistent/litellm@main"}
+    result = deployed.pyinfra("deploy.py", data=fork)
+    assert result.returncode == 1, result.output
+    assert not deployed.path(LOCK).exists()
+
+
+def test_a_converged_run_runs_one_command_and_takes_no_lock(deployed):
+    result = deployed.pyinfra("deploy.py", "-vvv")
+    assert (result.returncode, result.changed) == (0, 0), result.output
+    commands = [line for line in result.output.splitlines() if line.startswith("[@local] >>> ")]
+    assert len(commands) == 1, commands
+    assert LOCK not in commands[0]
+
+
+def final_state(sandbox: Sandbox) -> tuple:
+    summary = state_summary(sandbox)
+    return summary["config"], summary["launcher"], summary["litellm"]
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.4, 1.0, 2.0])
+def test_deploy_and_rollback_at_offsets_never_mix(deployed, tmp_path, offset):
+    fork = {"litellm_source": "fork"}
+    deploy = start(deployed, "deploy.py", data=fork, log=tmp_path / "deploy.log")
+    time.sleep(offset)
+    rollback = start(deployed, "rollback.py", data=fork, log=tmp_path / "rollback.log")
+    results = {"deploy": deploy.wait(), "rollback": rollback.wait()}
+    assert parse_problems(deployed.home) == []
+    state = final_state(deployed)
+    print(f"\n[offset {offset}] {state} exits "
+          f"{ {name: result.returncode for name, result in results.items()} }")
+    assert state in (("oauth", "oauth", "fork"), ("bedrock", "bedrock", "release")), state
+    for name, result in results.items():
+        assert result.returncode == 0 or re.search(
+            r"openClaude: (another openClaude run|this home changed|.* changed after)",
+            result.output), (name, result.output)
+    winner = "deploy" if state[0] == "oauth" else "rollback"
+    assert results[winner].returncode == 0
+    assert not deployed.path(LOCK).exists()
+
+
+def test_two_deploys_with_different_sources_never_mix(deployed, tmp_path, local_sources):
+    directory = {"litellm_release": str(local_sources["directory"]), "aws_region": "eu-west-1"}
+    fork = {"litellm_source": "fork"}
+    first = start(deployed, "deploy.py", data=fork, log=tmp_path / "fork.log")
+    second = start(deployed, "deploy.py", data=directory, log=tmp_path / "directory.log")
+    results = {"fork": first.wait(), "directory": second.wait()}
+    source = installed_source(receipt(deployed))
+    region = "eu-west-1" if "eu-west-1" in deployed.path(CONFIG).read_text() else "us-west-2"
+    print(f"\n[two deploys] {source} {region} "
+          f"{ {name: result.returncode for name, result in results.items()} }")
+    if source == wanted_source(deployed.sources["fork"]):
+        assert region == "us-west-2" and results["fork"].returncode == 0
+    else:
+        assert source == wanted_source(str(local_sources["directory"])), source
+        assert region == "eu-west-1" and results["directory"].returncode == 0
+    assert not deployed.path(LOCK).exists()
 
 
 # --- secrets ----------------------------------------------------------------------------------------
@@ -674,3 +829,56 @@ def test_group_data_holds_no_secret():
         values = {k: v for k, v in runpy.run_path(str(file)).items() if not k.startswith("__")}
         named = {k: v for k, v in values.items() if SECRET_NAME.search(k) and v is not None}
         assert named == {}, f"{file.name} sets secret-looking keys: {sorted(named)}"
+
+
+# --- a source that fetches but does not build, an install killed while it builds ------------
+
+def test_a_source_that_fetches_but_fails_to_build_keeps_the_installed_litellm(deployed, tmp_path):
+    fork = make_unbuildable_source(tmp_path / "unbuildable")
+    data = {"litellm_source": "fork", "litellm_fork": fork}
+    before, installed = deployed.snapshot(), receipt(deployed)
+
+    result = deployed.pyinfra("deploy.py", data=data)
+    assert_failed_cleanly(deployed, result, before, f"could not install LiteLLM from {fork}; "
+                          "the installed LiteLLM (if any) was left in place")
+    assert "this source fetches but does not build" in result.output, result.output
+    assert receipt(deployed) == installed
+    assert "stand-in release" in litellm_runs(deployed)
+    assert staging_dirs(deployed) == []
+
+
+def test_an_install_killed_while_it_builds_keeps_the_installed_litellm(deployed, tmp_path):
+    building = tmp_path / "building"
+    fork = make_unbuildable_source(tmp_path / "hangs", hang_marker=building)
+    data = {"litellm_source": "fork", "litellm_fork": fork}
+    before, installed = deployed.snapshot(), receipt(deployed)
+
+    run = start(deployed, "deploy.py", data=data, log=tmp_path / "killed.log")
+    wait_for(building.exists, run, "uv to build the source")
+    run.kill()
+    assert receipt(deployed) == installed
+    assert "stand-in release" in litellm_runs(deployed)
+    assert lost_files(before, deployed.snapshot()) == []
+
+    converges(deployed, data={"litellm_source": "fork"})  # the next run, with a good source
+    assert "stand-in fork" in litellm_runs(deployed)
+
+
+# --- a master key file that holds no strong key ----------------------------------------------
+
+WEAK_KEYS = {
+    "public-sk-1234": "sk-1234\n",
+    "too-short": "sk-" + "0" * 63 + "\n",
+    "upper-case": "sk-" + "A" * 64 + "\n",
+    "second-line": "\nsk-" + "0" * 64 + "\n",  # the launcher reads the first line only
+    "two-keys": "sk-" + "0" * 64 + "\nsk-" + "1" * 64 + "\n",
+}
+
+
+@pytest.mark.parametrize("case", WEAK_KEYS)
+def test_a_weak_or_malformed_master_key_fails_deploy_naming_the_file(deployed, case):
+    write(deployed, KEY, WEAK_KEYS[case])
+    before = deployed.snapshot()
+    result = deployed.pyinfra("deploy.py", data={"aws_region": "eu-west-1"})
+    assert_failed_cleanly(deployed, result, before,
+                          "~/.litellm/master.key: does not hold a LiteLLM master key")

@@ -24,8 +24,9 @@ import yaml
 
 from operations.sources import installed_source, wanted_source
 from tests.conftest import BIN, REPO, SCRUBBED, Result, grand_total
+from tests.faults_support import LOCK, write_run_lock
 from tests.litellm_sources import make_sources
-from tests.processes import alive
+from tests.processes import alive, boot_id, start_token
 from tests.sshfleet import SSHD, SSHFleet
 
 HOSTS = ("dev1", "dev2", "dev3")
@@ -344,3 +345,34 @@ def test_team_inventory_example_loads_with_its_group_data():
     )
     assert local.returncode == 0, local.stderr
     assert [entry["name"] for entry in json.loads(local.stdout)] == ["@local"]
+
+
+def test_the_run_lock_is_per_target_user(team):
+    """A live openClaude run holding dev1's home stops only dev1; dev2's stale lock is taken
+    over; dev3 has none."""
+    users = {name: pwd.getpwnam(team.fleet.user_of(name)) for name in HOSTS}
+    live = write_run_lock(Path(team.fleet.home_of("dev1")), pid=os.getpid(),
+                          started=start_token(os.getpid()), boot=boot_id())
+    done = subprocess.Popen(["true"])
+    done.wait()
+    stale = write_run_lock(Path(team.fleet.home_of("dev2")), pid=done.pid, started="1",
+                           boot=boot_id())
+    for lock, name in ((live, "dev1"), (stale, "dev2")):
+        for path in (lock, lock / "owner"):
+            os.chown(path, users[name].pw_uid, users[name].pw_gid)
+    try:
+        before = team.snapshot("dev1")
+        result = team.pyinfra("deploy.py", data={"lock_wait": 1, "aws_region": "ca-central-1"})
+        assert result.returncode != 0
+        assert result.failed_hosts == ["dev1"], result.output
+        assert f"deploy.py run from elsewhere (pid {os.getpid()}" in result.output
+        assert team.snapshot("dev1") == before
+        for name in ("dev2", "dev3"):
+            assert team.regions(name) == {"ca-central-1"}, name
+            assert not team.path(name, LOCK).exists(), name
+        assert "took over" in result.output and f"pid {done.pid}" in result.output
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+    again = team.pyinfra("deploy.py", data={"aws_region": "ca-central-1"})
+    assert converged(again) and team.regions("dev1") == {"ca-central-1"}, again.output
+    assert not team.path("dev1", LOCK).exists()

@@ -394,3 +394,16 @@ def test_a_failing_check_exits_non_zero_without_pyinfra_errors_or_changes(verify
         output = run.stdout + run.stderr
         assert run.returncode == 1, output
         assert output.count("openClaude: failed: claude on PATH") == 1, output
+
+
+@pytest.mark.parametrize("key", ["sk-1234\n", "sk-" + "f" * 63 + "\n", "\nsk-" + "0" * 64 + "\n"],
+                         ids=["public-sk-1234", "too-short", "second-line"])
+def test_a_weak_or_malformed_master_key_fails_verify_naming_the_file(verify_sandbox, key):
+    deployed(verify_sandbox)
+    verify_sandbox.path(".litellm/master.key").write_text(key)
+
+    result = verify(verify_sandbox)
+    assert result.returncode != 0
+    assert failed(result) == {
+        "master key present and private": "~/.litellm/master.key holds no LiteLLM key"}, \
+        result.output
