@@ -74,3 +74,13 @@ openclaude_dir = ".openClaude"
 live = False
 # verify.py: the mode to check ("oauth" or "bedrock"); null checks the mode the host was deployed in.
 verify_mode = None
+
+# What reaches Claude on Bedrock: the request fields and betas AWS documents for Claude there
+# (Converse additionalModelRequestFields / anthropic_beta); the proxy drops the rest of what
+# Claude Code sends (e.g. thinking.display, which Claude Code itself sends only to Anthropic).
+bedrock_claude_fields = {"thinking": ["type", "budget_tokens"], "output_config": ["effort"]}
+bedrock_claude_betas = [
+    "context-1m-2025-08-07",
+    "effort-2025-11-24",
+    "interleaved-thinking-2025-05-14",
+]

@@ -75,6 +75,9 @@ class DeployData:
     paths: dict[str, str]
     # Subscription tier slot -> the Bedrock model that serves it when Anthropic refuses (opt-in).
     bedrock_fallbacks: dict[str, str] | None = None
+    # Request field -> the keys of it Claude on Bedrock gets; the betas it gets.
+    bedrock_claude_fields: dict[str, list[str]] | None = None
+    bedrock_claude_betas: list[str] | None = None
 
     def tier(self, slot: str) -> Tier:
         return next(tier for tier in self.tiers if tier.slot == slot)
@@ -200,7 +203,25 @@ def load_data(data, mode: str) -> DeployData:
         tiers=tuple(tiers),
         paths={key: _relative_path(key, _get(data, key)) for key in PATH_KEYS},
         bedrock_fallbacks=bedrock_fallbacks,
+        bedrock_claude_fields=_fields_rule("bedrock_claude_fields", data.get("bedrock_claude_fields")),
+        bedrock_claude_betas=_names("bedrock_claude_betas", data.get("bedrock_claude_betas")),
     )
+
+
+def _names(key: str, value) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        raise DataError(f"{key}: expected a list of names, got {value!r}")
+    return list(value)
+
+
+def _fields_rule(key: str, value) -> dict[str, list[str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise DataError(f"{key}: expected {{field: [kept keys]}}, got {value!r}")
+    return {str(field): _names(f"{key}.{field}", keys) for field, keys in value.items()}
 
 
 def token_leak_warning(data: DeployData) -> str | None:

@@ -30,6 +30,7 @@ from operations.launcher import render_launcher
 from operations.render import (
     AWS_SCRIPT,
     CALLBACKS_MODULE,
+    BEDROCK_FIELDS_MODULE,
     COUNT_TOKENS_MODULE,
     SETTINGS_SCRIPT,
     USAGE_RECORD,
@@ -59,6 +60,7 @@ def managed_paths(paths: dict) -> dict:
         "config_dir": config_dir,
         "callbacks": f"{config_dir}/{CALLBACKS_MODULE}.py",
         "count_tokens": f"{config_dir}/{COUNT_TOKENS_MODULE}.py",
+        "bedrock_fields": f"{config_dir}/{BEDROCK_FIELDS_MODULE}.py",
         "settings_script": f"{config_dir}/{SETTINGS_SCRIPT}",
         "usage_script": f"{config_dir}/{USAGE_SCRIPT}",
         "usage_record": f"{config_dir}/{USAGE_RECORD}",
@@ -77,6 +79,7 @@ def read_target(paths: dict, model_ids=()) -> dict:
             paths["litellm_config"],
             paths["callbacks"],
             paths["count_tokens"],
+            paths["bedrock_fields"],
             paths["settings_script"],
             paths["usage_script"],
             paths["aws_script"],
@@ -172,6 +175,12 @@ def openclaude(mode: str = "oauth"):
         path=at_home("count_tokens"),
         content=(FILES / f"{COUNT_TOKENS_MODULE}.py").read_text(),
         current=entries[paths["count_tokens"]],
+    )
+    private_file(
+        name="Bedrock Claude request-fields rule beside the config",
+        path=at_home("bedrock_fields"),
+        content=(FILES / f"{BEDROCK_FIELDS_MODULE}.py").read_text(),
+        current=entries[paths["bedrock_fields"]],
     )
 
     # Tasks 3 and 4: the launcher, and the settings transform it runs at every launch.

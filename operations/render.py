@@ -14,6 +14,7 @@ from operations.facts import CLAUDE_DIRS, dirs_on_target
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 CALLBACKS_MODULE = "openclaude_callbacks"
 COUNT_TOKENS_MODULE = "openclaude_count_tokens"
+BEDROCK_FIELDS_MODULE = "openclaude_bedrock_fields"
 SETTINGS_SCRIPT = "openclaude_settings.py"
 USAGE_SCRIPT = "openclaude_usage.py"
 # The callback's record beside the config (files/openclaude_callbacks.py, the launcher's --usage).
@@ -45,12 +46,16 @@ def build_config(data: DeployData) -> dict:
             deployment["model_info"] = {"openclaude_output_limit": tier.output_limit}
         if upstream_counts_tokens(data, tier):
             deployment.setdefault("model_info", {})["openclaude_count_tokens"] = "anthropic"
+        if is_bedrock_claude(tier):
+            deployment.setdefault("model_info", {})["openclaude_bedrock_claude"] = {
+                "fields": data.bedrock_claude_fields, "betas": data.bedrock_claude_betas}
         model_list.append(deployment)
 
     litellm_settings = {
         "drop_params": True,
         "callbacks": [f"{CALLBACKS_MODULE}.output_limit", f"{CALLBACKS_MODULE}.usage_record",
-                      f"{COUNT_TOKENS_MODULE}.count_tokens_route"],
+                      f"{COUNT_TOKENS_MODULE}.count_tokens_route",
+                      f"{BEDROCK_FIELDS_MODULE}.documented_fields_only"],
     }
     # Scoped per model group: proxy-wide forwarding would send Claude Code's headers to Bedrock.
     anthropic_names = [tier.name for tier in data.tiers if tier.provider == "anthropic"]
@@ -89,6 +94,13 @@ def add_bedrock_fallbacks(config: dict, data: DeployData) -> None:
     # A cooled-down Anthropic deployment would send every request to Bedrock for a while, an
     # expired token's included: each request asks Anthropic first.
     config["router_settings"] = {"disable_cooldowns": True}
+
+
+def is_bedrock_claude(tier: Tier) -> bool:
+    """Claude on Bedrock (``us.anthropic.claude-...``, ``anthropic.claude-...``)."""
+    model_id = tier.upstream_id
+    return tier.provider == "bedrock" and (model_id.startswith("anthropic.claude")
+                                           or ".anthropic.claude" in model_id)
 
 
 def upstream_counts_tokens(data: DeployData, tier: Tier) -> bool:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pytest
 
+from operations.openclaude import DEFAULTS
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
 from tests.conftest import BIN, SCRUBBED, Sandbox
 from tests.processes import alive, free_port
@@ -1012,6 +1013,20 @@ def test_across_both_states_no_secret_or_client_header_reached_the_wrong_upstrea
     found = listeners(e2e.port)
     assert found and set(found) <= LOOPBACK, found
     assert files_holding(e2e.home, OAUTH_TOKEN.encode()) == []
+
+
+def test_only_documented_fields_and_betas_reach_bedrock_claude(bedrock_phase):
+    """Claude Code's thinking (with its display), effort and betas, as Bedrock Claude receives them:
+    only the keys and betas group_data lists as AWS documents them."""
+    fields, betas = DEFAULTS["bedrock_claude_fields"], set(DEFAULTS["bedrock_claude_betas"])
+    extras = [r["json"].get("additionalModelRequestFields") or {}
+              for tier in ("opus", "sonnet") for r in converse_posts(bedrock_phase.runs[tier])]
+    assert any("thinking" in extra for extra in extras), extras
+    for extra in extras:
+        assert set(extra) <= {*fields, "anthropic_beta"}, extra
+        for field, kept in fields.items():
+            assert set(extra.get(field) or {}) <= set(kept), extra
+        assert set(extra.get("anthropic_beta") or []) <= betas, extra
 
 
 def test_count_tokens_answers_every_tier_in_the_bedrock_state(bedrock_phase, interactive, e2e):

@@ -192,7 +192,8 @@ def test_oauth_config_routes_opus_and_sonnet_to_anthropic_and_haiku_to_bedrock()
     assert config["litellm_settings"] == {
         "drop_params": True,
         "callbacks": ["openclaude_callbacks.output_limit", "openclaude_callbacks.usage_record",
-                      "openclaude_count_tokens.count_tokens_route"],
+                      "openclaude_count_tokens.count_tokens_route",
+                      "openclaude_bedrock_fields.documented_fields_only"],
         "model_group_settings": {
             "forward_client_headers_to_llm_api": ["claude-opus-4-6", "claude-sonnet-4-6"]},
     }
@@ -420,6 +421,56 @@ def test_only_anthropic_tiers_with_a_trusted_upstream_count_tokens_there(mode, a
     config = build_config(data(mode, anthropic_api_base=api_base))
     assert [d["model_name"] for d in config["model_list"]
             if (d.get("model_info") or {}).get("openclaude_count_tokens") == "anthropic"] == upstream
+
+
+def test_bedrock_claude_model_groups_carry_the_documented_fields_rule():
+    rule = {"fields": {"thinking": ["type", "budget_tokens"], "output_config": ["effort"]},
+            "betas": ["context-1m-2025-08-07", "effort-2025-11-24", "interleaved-thinking-2025-05-14"]}
+    bedrock = build_config(data("bedrock"))["model_list"]
+    assert [d["model_info"].get("openclaude_bedrock_claude") for d in bedrock] == [rule, rule, None]
+    assert not [d for d in build_config(data())["model_list"]
+                if "openclaude_bedrock_claude" in (d.get("model_info") or {})]
+
+
+@pytest.fixture
+def bedrock_fields(tmp_path, monkeypatch):
+    """files/openclaude_bedrock_fields.py beside an all-Bedrock config, LiteLLM's base class faked."""
+    fake = types.ModuleType("litellm.integrations.custom_logger")
+    fake.CustomLogger = type("CustomLogger", (), {"__init__": lambda self: None})
+    for name in ("litellm", "litellm.integrations"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "litellm.integrations.custom_logger", fake)
+    (tmp_path / "config.yaml").write_text(config_text(data("bedrock")))
+    module_path = tmp_path / "openclaude_bedrock_fields.py"
+    module_path.write_bytes((REPO / "files" / "openclaude_bedrock_fields.py").read_bytes())
+    spec = importlib.util.spec_from_file_location("openclaude_bedrock_fields", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_only_documented_fields_and_betas_reach_bedrock_claude(bedrock_fields):
+    import asyncio
+
+    request = {
+        "model": "claude-opus-4-6",
+        "thinking": {"type": "adaptive", "display": "omitted"},
+        "output_config": {"effort": "high", "task_budget": 5},
+        "provider_specific_header": {"custom_llm_provider": "anthropic,bedrock", "extra_headers": {
+            "anthropic-beta": "context-1m-2025-08-07,advanced-tool-use-2025-11-20, effort-2025-11-24"}},
+    }
+    hook = bedrock_fields.documented_fields_only.async_pre_call_hook(None, None, request, "anthropic_messages")
+    asyncio.run(hook)
+    assert request["thinking"] == {"type": "adaptive"}
+    assert request["output_config"] == {"effort": "high"}
+    assert request["provider_specific_header"]["extra_headers"] == {
+        "anthropic-beta": "context-1m-2025-08-07,effort-2025-11-24"}
+    haiku = {"model": "qwen-3-coder", "thinking": {"type": "adaptive", "display": "omitted"}}
+    asyncio.run(bedrock_fields.documented_fields_only.async_pre_call_hook(None, None, haiku, "x"))
+    assert haiku["thinking"] == {"type": "adaptive", "display": "omitted"}, "no rule: untouched"
+    only_undocumented = {"output_config": {"task_budget": 5}}
+    bedrock_fields.documented_fields(only_undocumented, {"output_config": ["effort"]})
+    assert only_undocumented == {}
 
 
 # The output-limit callback (its LiteLLM base class is replaced by a plain one here; the
