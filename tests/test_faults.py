@@ -647,10 +647,10 @@ def test_a_run_that_waited_refuses_when_the_other_changed_what_it_read(deployed,
     assert deployed.pyinfra("deploy.py").returncode == 0
     deploy, release = paused_deploy(deployed, tmp_path, "cp:/.config.yaml.",
                                     {"aws_region": "eu-west-1"})
-    # The rollback's lock loop sleeps between tries: a sleep that first leaves a marker.
+    # The rollback's lock loop sleeps 1 s between tries: a sleep that then leaves a marker.
     waiting = tmp_path / "rollback-waits"
     shim = tool_bin(tmp_path / "sleep-shim", tools=(), extra={
-        "sleep": f'#!/bin/sh\n: > {waiting}\nexec {shutil.which("sleep")} "$@"\n'})
+        "sleep": f'#!/bin/sh\n[ "$*" = 1 ] && : > {waiting}\nexec {shutil.which("sleep")} "$@"\n'})
     rollback = start(deployed, "rollback.py", log=tmp_path / "rollback.log",
                      env={"PATH": f"{shim}:{deployed.env['PATH']}"})
     wait_for(waiting.exists, rollback, "the rollback to wait for the lock")
