@@ -92,8 +92,16 @@ def add_bedrock_fallbacks(config: dict, data: DeployData) -> None:
     config["litellm_settings"]["fallbacks"] = fallbacks
     config["litellm_settings"]["callbacks"].append(f"{CALLBACKS_MODULE}.bedrock_fallback")
     # A cooled-down Anthropic deployment would send every request to Bedrock for a while, an
-    # expired token's included: each request asks Anthropic first.
-    config["router_settings"] = {"disable_cooldowns": True}
+    # expired token's included: each request asks Anthropic first. A limit or an overload falls
+    # back at once rather than after LiteLLM's two retries with backoff (about 5 s).
+    config["router_settings"] = {
+        "disable_cooldowns": True,
+        "model_group_retry_policy": {
+            data.tier(slot).name: {"RateLimitErrorRetries": 0, "InternalServerErrorRetries": 0,
+                                   "ServiceUnavailableErrorRetries": 0}
+            for slot in data.bedrock_fallbacks
+        },
+    }
 
 
 def is_bedrock_claude(tier: Tier) -> bool:

@@ -633,7 +633,11 @@ def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
         {"claude-opus-4-6": ["claude-opus-4-6-bedrock-fallback"]},
         {"claude-sonnet-4-6": ["claude-sonnet-4-6-bedrock-fallback"]},
     ]
-    assert config["router_settings"] == {"disable_cooldowns": True}
+    no_retries = {"RateLimitErrorRetries": 0, "InternalServerErrorRetries": 0,
+                  "ServiceUnavailableErrorRetries": 0}
+    assert config["router_settings"] == {
+        "disable_cooldowns": True,
+        "model_group_retry_policy": {"claude-opus-4-6": no_retries, "claude-sonnet-4-6": no_retries}}
     assert config["litellm_settings"]["callbacks"][-1] == "openclaude_callbacks.bedrock_fallback"
     # Claude Code's headers are forwarded to the Anthropic tiers only, never to a fallback.
     assert config["litellm_settings"]["model_group_settings"]["forward_client_headers_to_llm_api"] == [
