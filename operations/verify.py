@@ -108,10 +108,16 @@ def _entry_text(entries: dict, path: str) -> str | None:
 
 
 def source_check(data: DeployData, facts: dict, redeploy: str) -> Check:
+    try:
+        wanted = wanted_source(data.litellm_requirement)
+    except ValueError as error:
+        return Check("LiteLLM installed from the expected source", False,
+                     f"LiteLLM requirement {data.litellm_requirement!r}: {error}",
+                     "fix that --data or group_data value")
     installed = installed_source(facts.get("receipt"))
     if installed is None:
         return Check("LiteLLM installed from the expected source", False, "not installed", redeploy)
-    if installed != wanted_source(data.litellm_requirement):
+    if installed != wanted:
         return Check("LiteLLM installed from the expected source", False,
                      f"installed from {installed.describe()}, expected {data.litellm_requirement}",
                      redeploy)

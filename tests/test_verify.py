@@ -407,3 +407,12 @@ def test_a_weak_or_malformed_master_key_fails_verify_naming_the_file(verify_sand
     assert failed(result) == {
         "master key present and private": "~/.litellm/master.key holds no LiteLLM key"}, \
         result.output
+
+
+def test_an_unparseable_litellm_requirement_fails_its_own_line(verify_sandbox):
+    deployed(verify_sandbox)
+    result = verify(verify_sandbox, litellm_release="litellm[[proxy]")
+    assert result.returncode == 1, result.output
+    assert "Traceback" not in result.output
+    assert list(failed(result)) == ["LiteLLM installed from the expected source"], result.output
+    assert "not a valid requirement" in failed(result)["LiteLLM installed from the expected source"]
