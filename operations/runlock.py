@@ -12,9 +12,11 @@ output is what it read at its start, so two runs never interleave their changes.
 
 from __future__ import annotations
 
+import logging
 import shlex
 import socket
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from pyinfra import host, logger, state
@@ -159,9 +161,10 @@ def lock_changes(home: str, facts: dict, *, mode: str, wait: int, since: set) ->
     a run that changes nothing takes no lock and runs no extra command.
     """
     host_ops = state.ops[host._get_module()]
-    changing = [op_hash for op_hash in state.get_op_order()
-                if op_hash in host_ops and op_hash not in since
-                and host_ops[op_hash].operation_meta.will_change]
+    with _quiet():
+        changing = [op_hash for op_hash in state.get_op_order()
+                    if op_hash in host_ops and op_hash not in since
+                    and host_ops[op_hash].operation_meta.will_change]
     if not changing:
         return
     script = "deploy.py" if mode == "oauth" else "rollback.py"
@@ -174,6 +177,19 @@ def lock_changes(home: str, facts: dict, *, mode: str, wait: int, since: set) ->
     if not any(isinstance(handler, _ReleaseOnError) for handler in state.callback_handlers):
         state.add_callback_handler(_ReleaseOnError())
     _ReleaseOnError.locks[host.name] = lock
+
+
+@contextmanager
+def _quiet():
+    """Operations asked whether they will change something print their warnings when they
+    run, not also while asked."""
+    pyinfra_logger = logging.getLogger("pyinfra")
+    was = pyinfra_logger.disabled
+    pyinfra_logger.disabled = True
+    try:
+        yield
+    finally:
+        pyinfra_logger.disabled = was
 
 
 def _before(command, generator):
