@@ -63,6 +63,7 @@ def _sibling(name: str):
 
 
 usage = _sibling("openclaude_usage")
+bedrock_fields = _sibling("openclaude_bedrock_fields")
 USAGE_FILE = str(CONFIG.with_name("usage.tsv"))
 # Why a subscription tier may fall back to Bedrock; any other 401 (an expired or revoked token)
 # must reach Claude Code, which refreshes its token or asks for /login.
@@ -181,6 +182,12 @@ class BedrockFallbackGuard(CustomLogger):
             verbose_proxy_logger.warning("openClaude: %s fell back to Bedrock (%s from Anthropic)",
                                          tier, reason)
         kwargs.pop("headers", None)  # Claude Code's own headers are for Anthropic only
+        # The proxy applied the all-Bedrock rule (openclaude_bedrock_fields) by the requested,
+        # Anthropic, model group: on the way to Claude on Bedrock it applies here.
+        rule = (metadata.get("model_info") or {}).get("openclaude_bedrock_claude")
+        if rule:
+            bedrock_fields.documented_fields(kwargs, rule.get("fields") or {})
+            bedrock_fields.documented_beta_headers(kwargs, rule.get("betas") or [])
         return kwargs
 
 

@@ -83,10 +83,15 @@ def add_bedrock_fallbacks(config: dict, data: DeployData) -> None:
         params = {"model": model, "aws_region_name": data.aws_region}
         if data.bedrock_runtime_endpoint:
             params["aws_bedrock_runtime_endpoint"] = data.bedrock_runtime_endpoint
+        model_info = {"openclaude_fallback_for": tier.name}
+        if is_bedrock_claude(Tier(slot, tier.name, model, None)):
+            # The fallback guard applies the all-Bedrock state's rule on the fallback hop.
+            model_info["openclaude_bedrock_claude"] = {
+                "fields": data.bedrock_claude_fields, "betas": data.bedrock_claude_betas}
         config["model_list"].append({
             "model_name": tier.name + FALLBACK_SUFFIX,
             "litellm_params": params,
-            "model_info": {"openclaude_fallback_for": tier.name},
+            "model_info": model_info,
         })
         fallbacks.append({tier.name: [tier.name + FALLBACK_SUFFIX]})
     config["litellm_settings"]["fallbacks"] = fallbacks

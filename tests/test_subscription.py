@@ -236,3 +236,13 @@ def test_usage_counts_fallbacks_errors_and_bedrock_cost_per_tier(session):
     assert opus["bedrock_cost_usd"] > 0 and session.usage["tiers"]["haiku"]["bedrock_cost_usd"] > 0
     assert opus["input_tokens"] > 0 and opus["output_tokens"] > 0
     assert "opus (claude-opus-4-6):" in session.usage_text
+
+
+def test_the_fallback_sends_claude_on_bedrock_only_what_aws_documents(session):
+    for tier, failure in FALLBACKS:
+        run = session.runs[f"{failure} {tier}"]
+        asked = [r["json"]["thinking"] for r in anthropic_posts(run) if r["json"].get("thinking")]
+        assert any("display" in thinking for thinking in asked), asked  # what Claude Code sent
+        for record in (r for r in run.bedrock if r.get("operation")):
+            fields = record["json"].get("additionalModelRequestFields") or {}
+            assert fields.get("thinking") and "display" not in fields["thinking"], fields

@@ -488,7 +488,8 @@ def callbacks(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, module_name, fake)
     monkeypatch.setitem(sys.modules, "litellm._logging", logging_module)
     (tmp_path / "config.yaml").write_text(config_text(data()))
-    (tmp_path / "openclaude_usage.py").write_bytes((REPO / "files" / "openclaude_usage.py").read_bytes())
+    for sibling in ("openclaude_usage.py", "openclaude_bedrock_fields.py"):
+        (tmp_path / sibling).write_bytes((REPO / "files" / sibling).read_bytes())
     module_path = tmp_path / "openclaude_callbacks.py"
     module_path.write_bytes((REPO / "files" / "openclaude_callbacks.py").read_bytes())
     spec = importlib.util.spec_from_file_location("openclaude_callbacks", module_path)
@@ -599,6 +600,24 @@ def test_fallback_hop_keeps_claude_codes_headers_off_bedrock(callbacks, previous
     assert f"openClaude: claude-opus-4-6 fell back to Bedrock ({reason} from Anthropic)" in caplog.text
 
 
+def test_fallback_hop_to_claude_on_bedrock_keeps_only_what_aws_documents(callbacks):
+    import asyncio
+
+    rule = {"fields": {"thinking": ["type", "budget_tokens"]}, "betas": ["context-1m-2025-08-07"]}
+    kwargs = {"thinking": {"type": "adaptive", "display": "omitted"},
+              "provider_specific_header": {"custom_llm_provider": "bedrock", "extra_headers": {
+                  "anthropic-beta": "oauth-2025-04-20,context-1m-2025-08-07"}},
+              "litellm_metadata": {"model_group": "claude-opus-4-6-bedrock-fallback",
+                                   "model_info": {"openclaude_fallback_for": "claude-opus-4-6",
+                                                  "openclaude_bedrock_claude": rule},
+                                   "previous_models": [attempt("RateLimitError", "rate_limit_error")]}}
+    hop = asyncio.run(callbacks.bedrock_fallback.async_pre_call_deployment_hook(
+        kwargs, "CallTypes.anthropic_messages"))
+
+    assert hop["thinking"] == {"type": "adaptive"}
+    assert hop["provider_specific_header"]["extra_headers"] == {"anthropic-beta": "context-1m-2025-08-07"}
+
+
 def test_an_expired_token_is_not_masked_by_the_fallback(callbacks):
     import asyncio
 
@@ -629,6 +648,9 @@ def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
         "claude-opus-4-6-bedrock-fallback": DEFAULTS["bedrock_opus_model"],
         "claude-sonnet-4-6-bedrock-fallback": DEFAULTS["bedrock_sonnet_model"],
     }
+    for deployment in fallbacks.values():
+        assert deployment["model_info"]["openclaude_bedrock_claude"] == {
+            "fields": DEFAULTS["bedrock_claude_fields"], "betas": DEFAULTS["bedrock_claude_betas"]}
     assert config["litellm_settings"]["fallbacks"] == [
         {"claude-opus-4-6": ["claude-opus-4-6-bedrock-fallback"]},
         {"claude-sonnet-4-6": ["claude-sonnet-4-6-bedrock-fallback"]},
