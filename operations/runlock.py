@@ -179,17 +179,29 @@ def lock_changes(home: str, facts: dict, *, mode: str, wait: int, since: set) ->
     _ReleaseOnError.locks[host.name] = lock
 
 
+# Hosts whose operations are being asked whether they will change something. Hosts are
+# prepared in parallel greenlets: only the asking host's log lines are held back.
+_ASKING: set = set()
+
+
+class _SkipAsking(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        current = host._get_module()
+        return current is None or current.name not in _ASKING
+
+
 @contextmanager
 def _quiet():
     """Operations asked whether they will change something print their warnings when they
     run, not also while asked."""
     pyinfra_logger = logging.getLogger("pyinfra")
-    was = pyinfra_logger.disabled
-    pyinfra_logger.disabled = True
+    if not any(isinstance(existing, _SkipAsking) for existing in pyinfra_logger.filters):
+        pyinfra_logger.addFilter(_SkipAsking())
+    _ASKING.add(host.name)
     try:
         yield
     finally:
-        pyinfra_logger.disabled = was
+        _ASKING.discard(host.name)
 
 
 def _before(command, generator):
