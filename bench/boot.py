@@ -48,7 +48,10 @@ def measure(settings: dict) -> list[dict]:
         home.mkdir()
         env = sandbox_env(home, uv_cache)
         env.update(PYTHONDONTWRITEBYTECODE="1", FAKE_RECORD_DIR=str(root / "records"),
-                   PATH=f"{FAKES}{os.pathsep}{env['PATH']}")
+                   PATH=f"{FAKES}{os.pathsep}{env['PATH']}",
+                   # The launcher resolves the proxy's AWS identity; no request is made with it.
+                   AWS_ACCESS_KEY_ID="AKIAOPENCLAUDEBENCH01", AWS_SECRET_ACCESS_KEY="bench" * 8,
+                   AWS_EC2_METADATA_DISABLED="true")
         (root / "records").mkdir()
         group_data = {key: value for key, value in runpy.run_path(
             str(REPO / "group_data" / "all.py")).items() if not key.startswith("_")}
