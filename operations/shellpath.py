@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import shlex
 
-from pyinfra import host, logger
+from pyinfra import host, logger, state
 from pyinfra.api import operation
+
+from operations.facts import OpenClaudeHost
 
 
 def path_line(shell: str | None, directory: str) -> str:
@@ -33,11 +35,27 @@ def path_problem(facts: dict, directory: str) -> str | None:
     return None
 
 
+def warn_when_not_on_path(facts: dict, directory: str, command: str = "openclaude") -> None:
+    """Say, with the line to add, when the launcher's directory is not on the login shell's
+    PATH. Changes nothing: the user's shell files are theirs."""
+    problem = path_problem(facts, directory)
+    if problem:
+        host.log_styled(
+            f"openClaude warning: {problem}, so '{command}' is not found in a new terminal. "
+            f"Fix: {path_fix(facts, directory)}",
+            fg="yellow", log_func=logger.warning,
+        )
+
+
 @operation()
 def launcher_dir_on_path(directory: str, *, facts: dict, command: str = "openclaude"):
     """
-    Say once, with the line to add, when the launcher's directory is not on the login shell's
-    PATH. Changes nothing: the user's shell files are theirs.
+    Say once when the launcher's directory is not on the login shell's PATH, with the line to
+    add for that shell. Changes nothing.
+
+    Uses the deploy's fact when the directory existed then. A directory this run created is
+    asked about again once it exists (one more command, first run only): many login profiles
+    (Debian's ~/.profile, for one) add ~/.local/bin only when it exists.
 
     + directory: home-relative directory of the launcher
     + facts: the ``OpenClaudeHost`` fact, read with ``on_path=directory``
@@ -47,16 +65,15 @@ def launcher_dir_on_path(directory: str, *, facts: dict, command: str = "opencla
 
     .. code:: python
 
-        launcher_dir_on_path(name="The launcher is on PATH", directory=".local/bin", facts=facts)
+        launcher_dir_on_path(name="~/.local/bin is on the login shell's PATH",
+                             directory=".local/bin", facts=facts)
     """
-    problem = path_problem(facts, directory)
-    if problem:
-        host.log_styled(
-            f"openClaude warning: {problem}, so '{command}' is not found in a new terminal. "
-            f"Fix: {path_fix(facts, directory)}",
-            fg="yellow", log_func=logger.warning,
-        )
-        host.noop(problem)
-    else:
-        host.noop(f"~/{directory} is on the login shell's PATH")
+    existed = facts["entries"].get(directory) and facts["entries"][directory].kind == "dir"
+    # pyinfra may run this twice (a change check, then the run): speak in the run only.
+    if state.is_executing:
+        if not existed:
+            facts = host.get_fact(OpenClaudeHost, on_path=directory)
+        warn_when_not_on_path(facts, directory, command)
+    host.noop(path_problem(facts, directory) or f"~/{directory} is on the login shell's PATH"
+              if existed else f"~/{directory} checked once it exists")
     yield from ()  # a warning only: nothing to run on the target

@@ -16,11 +16,18 @@ import pytest
 
 from operations.facts import PORTABLE_SH, OpenClaudeHost
 from operations.shellpath import path_fix
-from tests.bash32 import bash32
-from tests.casefold_home import casefold_sandbox  # noqa: F401  (fixture)
+from tests.bash32 import bash32, launcher_bash  # noqa: F401  (fixture)
+from tests.casefold_home import casefold_mount, casefold_sandbox, fuse_unavailable  # noqa: F401
 from tests.conftest import BIN, REPO
+from tests.fake_launcher import fake_home
 from tests.faults_support import tool_bin
+from tests.litellm_sources import make_sources
 from tests.processes import alive
+from tests.sshfleet import SSHFleet
+from tests.test_fleet import Team, require_fleet, trust_shared_repositories
+from tests.test_launcher import CONFIG as LAUNCHER_CONFIG
+from tests.test_launcher import MASTER_KEY as LAUNCHER_KEY
+from tests.test_launcher import Launcher, stop_fake
 from tests.test_verify import checks, failed
 
 LAUNCHER, ALIAS = ".local/bin/openClaude", ".local/bin/openclaude"
@@ -365,6 +372,19 @@ def test_deploy_says_once_when_the_login_path_lacks_the_launcher_and_verify_fail
     assert checks(verified)[PATH_CHECK][0]
 
 
+def test_a_profile_that_adds_the_directory_once_it_exists_gets_no_warning(sandbox, tmp_path):
+    """Debian's skeleton ~/.profile: the first deploy creates ~/.local/bin, then it is on PATH."""
+    sandbox.path(".profile").write_text(
+        'if [ -d "$HOME/.local/bin" ] ; then\n    PATH="$HOME/.local/bin:$PATH"\nfi\n')
+    sandbox.env.update(PATH=bsd_path(sandbox, tmp_path / "bin").rsplit(os.pathsep, 1)[0],
+                       SHELL=shutil.which("bash"))
+
+    first = sandbox.pyinfra("deploy.py")
+
+    assert first.returncode == 0, first.output
+    assert NOT_ON_PATH not in first.output
+
+
 @pytest.mark.parametrize("shell, system, profile, line", [
     ("zsh", "Darwin", ".zprofile", 'export PATH="$HOME/.local/bin:$PATH"'),
     ("bash", "Darwin", ".bash_profile", 'export PATH="$HOME/.local/bin:$PATH"'),
@@ -380,12 +400,13 @@ def test_the_fix_names_the_file_each_login_shell_reads(tmp_path, shell, system, 
     login_shell.symlink_to("/bin/sh")  # answers -l -c like any login shell
     uname = f'#!/bin/sh\necho {system}\n'
     bin_dir = mac_bin(tmp_path / "bin", {"uname": uname})
-    command = OpenClaudeHost().command(on_path=".local/bin")
+    fact = OpenClaudeHost()
+    command = fact.command(on_path=".local/bin")
 
     output = subprocess.run(["sh", "-c", command], env={
         "HOME": str(home), "PATH": str(bin_dir), "SHELL": str(login_shell)},
         capture_output=True, text=True, check=True).stdout
-    facts = OpenClaudeHost().process(output.splitlines())
+    facts = fact.process(output.splitlines())
 
     assert (facts["os"], facts["profile"], facts["on_path"]) == (system, profile, "no"), output
     assert path_fix(facts, ".local/bin") == (
@@ -409,3 +430,84 @@ def test_limited_stops_a_command_that_outlives_its_time_and_passes_other_statuse
     assert "quick=7" in result.stdout
     watchdog = int(result.stdout.rsplit("watchdog=", 1)[1])
     assert not alive(watchdog)
+
+
+# --- the launcher itself on a case-insensitive home, under both bashes -----------------------------
+
+@pytest.fixture
+def casefold_launcher(tmp_path, launcher_bash):
+    """A launcher rendered as ~/.local/bin/openClaude in a case-insensitive home, with the fakes."""
+    reason = fuse_unavailable()
+    if reason:
+        pytest.skip(f"case-insensitive home needs FUSE: {reason}")
+    with casefold_mount(tmp_path / "casefold") as mount:
+        home = mount / "home"
+        bin_dir = home / ".local" / "bin"
+        bin_dir.mkdir(parents=True)
+        values, env = fake_home(home, bin_dir / "records", config=LAUNCHER_CONFIG,
+                                master_key=LAUNCHER_KEY, health_timeout=20)
+        env["PATH"] = f"{launcher_bash}{os.pathsep}{env['PATH']}"
+        instance = Launcher(bin_dir, home, int(values["LITELLM_PORT"]), values, env)
+        instance.render()
+        try:
+            yield instance
+        finally:
+            for pid in {record["pid"] for record in instance.recorded("litellm")}:
+                stop_fake(pid)
+
+
+def test_launcher_through_either_name_on_a_case_insensitive_home(casefold_launcher):
+    alias = casefold_launcher.root / "openclaude"
+
+    first = subprocess.run([str(alias), "-p", "hi"], env=casefold_launcher.env,
+                           capture_output=True, text=True, timeout=60)
+    second = casefold_launcher.run("-p", "again")
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert len(casefold_launcher.recorded("litellm")) == 1  # the second reused the proxy
+    assert [record["argv"][1:] for record in casefold_launcher.recorded("claude")] == [
+        ["-p", "hi"], ["-p", "again"]]
+    stopped = subprocess.run([str(alias), "--stop"], env=casefold_launcher.env,
+                             capture_output=True, text=True, timeout=60)
+    assert "stopped the LiteLLM proxy" in stopped.stderr
+
+
+# --- over SSH: a non-interactive shell's PATH ----------------------------------------------------
+
+def test_over_ssh_claude_is_found_off_path_and_the_login_path_fix_works(tmp_path):
+    """A developer machine over SSH: the non-interactive shell's PATH has neither ~/.local/bin
+    nor ~/.claude/local (where Claude Code's installer put claude), and the login shell's PATH
+    lacks ~/.local/bin, which the first deploy creates."""
+    require_fleet()
+    fleet = SSHFleet()
+    try:
+        fleet.start(1)
+        [name] = fleet.names
+        sources = make_sources(fleet.make_dir("sources", mode=0o755))
+        trust_shared_repositories(fleet, name)
+        fleet.run_as(name, "mkdir -p ~/.claude/local && printf '#!/bin/sh\\necho 2.1.197\\n' "
+                     "> ~/.claude/local/claude && chmod 755 ~/.claude/local/claude", check=True)
+        # Debian's skeleton ~/.profile adds ~/.local/bin once it exists; a Mac's has no such file.
+        fleet.run_as(name, "rm -f ~/.profile ~/.bash_profile ~/.bash_login", check=True)
+        team = Team(fleet, sources, fleet.inventory_file(tmp_path / "fleet.py"))
+
+        deployed = team.pyinfra("deploy.py")
+        assert deployed.returncode == 0, deployed.output
+        assert deployed.output.count(NOT_ON_PATH) == 1, deployed.output
+        verified = team.pyinfra("verify.py")
+        lines = verified.output
+        claude = f"{fleet.home_of(name)}/.claude/local/claude"
+        assert re.search(rf"PASS  claude on PATH\s+{re.escape(claude)}", lines), lines
+        fix = """echo 'export PATH="$HOME/.local/bin:$PATH"' >> ~/.profile"""
+        assert re.search(rf"FAIL  {re.escape(PATH_CHECK)}\s+{re.escape(NOT_ON_PATH)}", lines), lines
+        assert f"fix: {fix}, then open a new terminal" in lines
+
+        fleet.run_as(name, fix, check=True)
+        verified = team.pyinfra("verify.py")
+        assert re.search(rf"PASS  {re.escape(PATH_CHECK)}", verified.output), verified.output
+        again = team.pyinfra("deploy.py")
+        assert (again.returncode, again.changed) == (0, 0), again.output
+        assert NOT_ON_PATH not in again.output
+    finally:
+        fleet.stop()
