@@ -4,6 +4,7 @@ places for uv and claude, the Xcode python3 stub, and the login shell's PATH."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shlex
@@ -169,6 +170,19 @@ def bsd_path(sandbox, directory: Path, **extra) -> str:
     mac_bin(directory, {"uv": BIN / "uv", "python3": Path(sys.executable),
                         "claude": '#!/bin/sh\necho "2.1.197 (Claude Code)"\n', **extra})
     return os.pathsep.join([str(directory), str(sandbox.path(".local/bin"))])
+
+
+GNU_ONLY = re.compile(r"\b(timeout|flock|realpath|setsid|stdbuf)\b|readlink -f|sed -i|stat -c(?!.*stat -f)"
+                      r"|date -d|find [^|;]*-printf|base64 -w")
+
+
+@pytest.mark.parametrize("name", ["facts._HOST_SCRIPT", "verify._PROBE_SCRIPT", "verify._LIVE_SCRIPT"])
+def test_target_scripts_use_no_gnu_only_tool(name):
+    """verify's live prompts need a real proxy, so the BSD PATH run below cannot reach them."""
+    module, attribute = name.split(".")
+    script = getattr(importlib.import_module(f"operations.{module}"), attribute)
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    assert not GNU_ONLY.search(code), GNU_ONLY.search(code).group(0)
 
 
 @pytest.mark.parametrize("tool, args, message", [
