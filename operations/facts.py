@@ -52,7 +52,7 @@ limited() {
 # Reads everything a converged deploy compares against, in one command (one SSH round trip).
 # Lines: "<field>\t<value>", "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>",
 # "same\t<path>\t<other>" when both name one file (a symlink, or one entry on a
-# case-insensitive filesystem) and, for files whose content is read,
+# case-insensitive filesystem) and, for every path but secret files,
 # "backup\t<path>\t<name of a PATH.*.bak beside it>".
 # Secret files are described, never read: only whether they look like a LiteLLM key.
 _HOST_SCRIPT = r"""
@@ -65,9 +65,6 @@ entry() {
     kind=file; mode=$(mode_of "$p")
     if [ ! -r "$p" ]; then kind=unreadable
     elif [ "$1" = content ]; then body=$(base64 < "$p" | tr -d '\n')
-      for backup in "$p".*.bak; do
-        [ -f "$backup" ] && printf 'backup\t%s\t%s\n' "$2" "${backup##*/}"
-      done
     elif [ "$1" = key ]; then
       # One line, as the launcher reads it (the first line is the key).
       if [ "$(grep -c . "$p")" = 1 ] && head -n 1 "$p" | grep -Eq '^sk-[0-9a-f]{64}$'; then
@@ -75,6 +72,11 @@ entry() {
     fi
   elif [ -e "$p" ] || [ -L "$p" ]; then kind=other
   elif [ -d "${p%/*}" ] && [ ! -x "${p%/*}" ]; then kind=unreadable
+  fi
+  if [ "$1" != key ]; then
+    for backup in "$p".*.bak; do
+      [ -f "$backup" ] && printf 'backup\t%s\t%s\n' "$2" "${backup##*/}"
+    done
   fi
   printf 'entry\t%s\t%s\t%s\t%s\t%s\n' "$2" "$kind" "$target" "$mode" "$body"
 }
@@ -147,7 +149,7 @@ class Entry:
     link: str = ""  # symlink target, when the path is a symlink
     content: bytes | None = None
     key_valid: bool | None = None
-    backups: tuple[str, ...] = ()  # names of PATH.*.bak files beside it (content files only)
+    backups: tuple[str, ...] = ()  # names of PATH.*.bak files beside it (not for secret files)
 
 
 def digested(script: str) -> str:

@@ -188,7 +188,8 @@ def directory(path: str, *, current: Entry, mode: int | None = None):
 
 
 @operation()
-def symlink(path: str, target: str, *, current: Entry, same_file: bool = False):
+def symlink(path: str, target: str, *, current: Entry, same_file: bool = False,
+            backups_kept: int = 5):
     """
     Ensure ``path`` is a symlink to ``target``; anything else there is kept as a backup.
 
@@ -202,6 +203,7 @@ def symlink(path: str, target: str, *, current: Entry, same_file: bool = False):
     + target: what the link points at (relative links stay relative)
     + current: the path's ``Entry`` from the ``OpenClaudeHost`` fact
     + same_file: the fact found ``path`` and the target to be one file (``-ef``). Default False.
+    + backups_kept: how many backups of ``path`` to keep (the newest). Default 5.
 
     **Example:**
 
@@ -219,10 +221,18 @@ def symlink(path: str, target: str, *, current: Entry, same_file: bool = False):
         host.noop(f"{path} is {resolved} itself (a case-insensitive filesystem)")
         return
     quoted = f"alias={shlex.quote(path)}; target={shlex.quote(resolved)}"
+    directory, name = posixpath.split(path)
+    replaced = current.kind != "missing" and not current.link  # what the command backs up
+    stale = backups_beyond(name, current.backups, backups_kept) if replaced else []
+    if stale and state.is_executing:
+        host.log_styled(f"openClaude: removing the oldest backups of {path} (keeping "
+                        f"{backups_kept}): {', '.join(stale)}", fg="yellow", log_func=logger.warning)
+    prune = "".join(f"rm -f {shlex.quote(f'{directory}/{backup}')}; " for backup in stale)
     replace = (
         'if [ -e "$alias" ] && [ ! -L "$alias" ]; then '
         'mv "$alias" "$alias.$(date -u +%Y%m%dT%H%M%SZ).bak" && '
-        f"echo {shlex.quote(f'openClaude: kept the previous {path} as a .bak beside it')}; fi && "
+        f"echo {shlex.quote(f'openClaude: kept the previous {path} as a .bak beside it')}; "
+        f"{prune}fi && "
         f'ln -sfn {shlex.quote(target)} "$alias"'
     )
     if not one_name:

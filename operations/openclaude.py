@@ -214,6 +214,7 @@ def openclaude(mode: str = "oauth"):
         target=posixpath.relpath(paths["launcher"], posixpath.dirname(paths["launcher_alias"])),
         current=entries[paths["launcher_alias"]],
         same_file=(paths["launcher_alias"], paths["launcher"]) in facts["same_files"],
+        backups_kept=data.backups_kept,
     )
     launcher_dir_on_path(
         name=f"~/{paths['bin_dir']} is on the login shell's PATH",

@@ -464,3 +464,20 @@ def test_a_fork_switched_to_another_branch_on_the_same_commit_is_reinstalled(san
     assert receipt_entry(sandbox)["git"] == f"file://{fork_repo}?rev=release-candidate"
     again = sandbox.pyinfra("deploy.py", data=other)
     assert (again.returncode, again.changed) == (0, 0), again.output
+
+
+def test_replacing_a_file_at_the_alias_keeps_its_backups_bounded(sandbox):
+    assert sandbox.pyinfra("deploy.py").returncode == 0
+    alias = sandbox.path(".local/bin/openclaude")
+    alias.unlink()
+    alias.write_text("#!/bin/sh\necho my own openclaude\n")
+    old = [f"openclaude.2024010{day}T000000Z.bak" for day in range(1, 7)]
+    for name in old:
+        (alias.parent / name).write_text(name)
+
+    result = sandbox.pyinfra("deploy.py")
+    assert result.returncode == 0, result.output
+    assert os.readlink(alias) == "openClaude"
+    kept = backups(sandbox, ".local/bin/openclaude")
+    assert len(kept) == 5 and sorted(old[2:]) == [name for name in kept if name in old], kept
+    assert f"removing the oldest backups of {alias} (keeping 5): {old[0]}, {old[1]}" in result.output
