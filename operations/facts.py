@@ -191,6 +191,8 @@ class OpenClaudeHost(FactBase):
                                                 "deprecation_date": None}}}
     """
 
+    _script = ""  # what command() ran, for the lock's re-read
+
     def command(self, content=(), described=(), keys=(), model_ids=(), same_files=(),
                 on_path=None) -> str:
         calls = [
