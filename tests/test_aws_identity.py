@@ -126,3 +126,48 @@ def test_no_secret_reaches_the_proxy_log_record_or_output(world, runs):
         for _, secret in PROFILES.values():
             assert secret not in text
         assert AWS_SECRET_KEY not in text
+
+
+@pytest.fixture(scope="module")
+def verified(world, runs):
+    """verify.py --data live=true with the settings naming prod, the proxy already running."""
+    return world.verify_live(oauth=True)
+
+
+def test_verify_live_proves_a_bedrock_call_signed_with_the_settings_identity(verified):
+    result, (_, bedrock) = verified
+    assert result.returncode == 0, result.output
+    assert "PASS  AWS credentials available" in result.output
+    assert "profile prod, credentials from ~/.aws/credentials, AWS_REGION us-east-1" in result.output
+    posts = [r for r in bedrock if r.get("operation")]
+    assert posts and {(r["access_key"], r["sigv4_valid"]) for r in posts} == {
+        (PROFILES["prod"][0], True)}, result.output
+
+
+@pytest.fixture(scope="module")
+def rolled_back(world, verified):
+    """rollback.py (all three tiers on Bedrock), then opus and sonnet with the same settings."""
+    result = world.pyinfra("rollback.py", oauth=False)
+    assert result.returncode == 0, result.output
+    return {tier: world.claude(f"rollback {tier}", "-p", "say hi", "--model", tier, oauth=False)
+            for tier in ("opus", "sonnet")}
+
+
+def test_after_rollback_every_tier_signs_with_the_settings_identity(rolled_back):
+    for tier, run in rolled_back.items():
+        assert run.returncode == 0, run.output
+        assert BEDROCK_REPLY in run.stdout, run.output
+        posts = converse_posts(run)
+        assert posts and {(p["access_key"], p["scope_region"], p["sigv4_valid"]) for p in posts} == {
+            (PROFILES["prod"][0], "us-west-2", True)}, run.output
+
+
+def test_deploy_warns_about_the_region_only_when_it_differs(sandbox):
+    write_settings(sandbox.home, env={"AWS_REGION": "eu-central-1"})
+    differs = sandbox.pyinfra("deploy.py")
+    assert differs.returncode == 0, differs.output
+    assert "--data aws_region=eu-central-1" in differs.output
+
+    write_settings(sandbox.home, env={"AWS_REGION": "us-west-2"})
+    same = sandbox.pyinfra("deploy.py")
+    assert same.returncode == 0 and "aws_region=" not in same.output
