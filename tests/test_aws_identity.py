@@ -29,6 +29,7 @@ from tests.test_end_to_end import (
     Tap,
     converse_posts,
 )
+from tests.test_launcher_identity import EXPORT_KEYS, expiring_export
 
 PROFILES = {
     "dev": ("AKIAOPENCLAUDEE2EDEV1", "e2e/dev/secret/000000000000000000000"),
@@ -171,3 +172,33 @@ def test_deploy_warns_about_the_region_only_when_it_differs(sandbox):
     write_settings(sandbox.home, env={"AWS_REGION": "us-west-2"})
     same = sandbox.pyinfra("deploy.py")
     assert same.returncode == 0 and "aws_region=" not in same.output
+
+
+@pytest.fixture(scope="module")
+def exported(world, rolled_back):
+    """The settings switch to awsCredentialExport; haiku, the export's credentials 'expire'
+    (Bedrock refuses them, the command gives new ones), haiku again in the same proxy."""
+    current, calls = world.root / "export-key", world.root / "export-calls"
+    current.write_text("first")
+    export = world.root / "export"
+    export.write_text("#!/bin/sh\n" + expiring_export(current, calls))
+    export.chmod(0o755)
+    for key_id, secret, token in EXPORT_KEYS.values():
+        world.bedrock.keys[key_id] = (secret, token)
+    write_settings(world.home, awsCredentialExport=str(export), env={"AWS_REGION": "us-east-1"})
+    first = world.claude("export first", "-p", "say hi", "--model", "haiku", oauth=False)
+    del world.bedrock.keys[EXPORT_KEYS["first"][0]]
+    current.write_text("second")
+    second = world.claude("export second", "-p", "say hi", "--model", "haiku", oauth=False)
+    return first, second
+
+
+def test_the_real_proxy_refreshes_export_credentials_during_a_session(exported):
+    first, second = exported
+    for run, key in ((first, "first"), (second, "second")):
+        assert run.returncode == 0, run.output
+        posts = converse_posts(run)
+        assert posts and {(p["access_key"], p["sigv4_valid"]) for p in posts} == {
+            (EXPORT_KEYS[key][0], True)}, run.output
+    assert "the AWS identity changed" in first.stderr
+    assert second.proxy_pid == first.proxy_pid and "restarting" not in second.stderr

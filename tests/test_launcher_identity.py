@@ -96,6 +96,21 @@ def write_keys(path: Path, profile: str, pair: tuple) -> str:
     return f"printf '%s' {shlex.quote(text)} > {shlex.quote(str(path))}\n"
 
 
+def expiring_export(current: Path, calls: Path) -> str:
+    """An awsCredentialExport stand-in: prints the EXPORT_KEYS pair named in ``current``, expiring
+    in 9 minutes (inside botocore's mandatory refresh window, so every signing asks again, as
+    near the end of a real session's hour), and counts its calls in ``calls``."""
+    program = (
+        "import datetime, json, sys; "
+        f"key = {EXPORT_KEYS!r}[open(sys.argv[1]).read().strip()]; "
+        "expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=9); "
+        "print(json.dumps({'Credentials': {'AccessKeyId': key[0], 'SecretAccessKey': key[1], "
+        "'SessionToken': key[2], 'Expiration': expires.isoformat()}}))")
+    return (f"echo call >> {shlex.quote(str(calls))}\n"
+            f"exec {shlex.quote(sys.executable)} -c {shlex.quote(program)} "
+            f"{shlex.quote(str(current))}\n")
+
+
 def script(launcher, name: str, body: str) -> str:
     path = launcher.root / name
     path.write_text("#!/bin/sh\n" + body)
@@ -248,16 +263,7 @@ def test_credential_export_is_refreshed_by_the_proxy_during_a_session(aws, bedro
     current = aws.root / "current-export-key"
     current.write_text("first")
     calls = aws.root / "export-calls"
-    # Expiring in 9 minutes: inside botocore's mandatory refresh window, so every signing
-    # asks credential_process again (as it would near the end of a real session's hour).
-    export = script(aws, "export", (
-        f"echo call >> {shlex.quote(str(calls))}\n"
-        f"exec {sys.executable} -c 'import datetime, json, sys; "
-        f"keys = {json.dumps(EXPORT_KEYS)}; key = keys[open(sys.argv[1]).read().strip()]; "
-        "expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=9); "
-        "print(json.dumps({\"Credentials\": {\"AccessKeyId\": key[0], \"SecretAccessKey\": key[1], "
-        "\"SessionToken\": key[2], \"Expiration\": expires.isoformat()}}))' "
-        f"{shlex.quote(str(current))}\n"))
+    export = script(aws, "export", expiring_export(current, calls))
     settings(aws, awsCredentialExport=export, env={"AWS_PROFILE": "dev"})
 
     result = aws.run()
