@@ -12,6 +12,7 @@ import json
 import shlex
 import stat
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -306,13 +307,17 @@ def test_status_shows_the_identity_and_the_region_to_align(aws):
 # --- bad input: a clear message naming the setting, claude not started, no file lost ---------
 
 
-def assert_refused(launcher, result, *needles: str) -> None:
+def assert_refused(launcher, result, before: dict, *needles: str) -> None:
+    """Refused: non-zero, each needle in the message, neither claude nor the proxy started, and
+    every file that existed before the launch as it was."""
     assert result.returncode != 0
     for needle in needles:
         assert needle in result.stderr, result.stderr
     assert "claude was not started" in result.stderr
     assert launcher.recorded("claude") == []
     assert launcher.recorded("litellm") == []
+    after = snapshot(launcher)
+    assert {path: body for path, body in after.items() if path in before} == before
 
 
 def snapshot(launcher) -> dict:
@@ -321,25 +326,23 @@ def snapshot(launcher) -> dict:
 
 def test_a_profile_that_does_not_exist_is_named_with_the_fix(aws):
     settings(aws, env={"AWS_PROFILE": "nope"})
-    aws.run("--help")
     before = snapshot(aws)
 
     result = aws.run()
 
-    assert_refused(aws, result, "AWS profile 'nope'", "env.AWS_PROFILE in",
+    assert_refused(aws, result, before, "AWS profile 'nope'", "env.AWS_PROFILE in",
                    "aws configure --profile nope")
-    after = snapshot(aws)
-    assert {p: b for p, b in after.items() if p in before} == before
 
 
 def test_a_failing_refresh_command_is_named_and_stops_the_launch(aws):
     (aws.home / ".aws" / "credentials").write_text("")
     refresh = script(aws, "refresh", "echo 'sso: session expired' >&2\nexit 3\n")
     settings(aws, awsAuthRefresh=refresh, env={"AWS_PROFILE": "dev"})
+    before = snapshot(aws)
 
     result = aws.run()
 
-    assert_refused(aws, result, "awsAuthRefresh in", "failed with exit status 3",
+    assert_refused(aws, result, before, "awsAuthRefresh in", "failed with exit status 3",
                    "sso: session expired")
 
 
@@ -349,18 +352,39 @@ def test_missing_credentials_without_a_refresh_command_name_the_login(aws):
         "[sso-session corp]\nsso_start_url = https://example.invalid/start\nsso_region = us-east-1\n")
     (aws.home / ".aws" / "credentials").write_text("")
     settings(aws, env={"AWS_PROFILE": "dev"})
+    before = snapshot(aws)
 
     result = aws.run()
 
-    assert_refused(aws, result, "aws sso login --profile dev")
+    assert_refused(aws, result, before, "aws sso login --profile dev")
 
 
 def test_an_export_command_printing_garbage_is_named_with_the_fix(aws):
     export = script(aws, "export", "echo 'Enter MFA code: not json'\n")
     settings(aws, awsCredentialExport=export)
+    before = snapshot(aws)
 
     result = aws.run()
 
-    assert_refused(aws, result, "awsCredentialExport in", "not credentials JSON",
+    assert_refused(aws, result, before, "awsCredentialExport in", "not credentials JSON",
                    '{"Credentials": {"AccessKeyId"')
     assert "Enter MFA code" not in result.stderr
+
+
+def test_credentials_near_their_recorded_expiry_are_resolved_again_without_a_restart(aws):
+    current, calls = aws.root / "current-export-key", aws.root / "export-calls"
+    current.write_text("first")
+    settings(aws, awsCredentialExport=script(aws, "export", expiring_export(current, calls)))
+    assert aws.run().returncode == 0
+    pid, record = aws.proxy_pid(), aws.pid_file.read_text().split("\n")
+    assert int(record[5]) > time.time() + 300  # the expiry, ahead of the 5-minute margin
+    resolved = calls.read_text().count("call")
+    assert aws.run().returncode == 0 and calls.read_text().count("call") == resolved  # warm
+
+    record[5] = str(int(time.time()) + 60)  # within 5 minutes of expiry
+    aws.pid_file.write_text("\n".join(record))
+    result = aws.run()
+
+    assert result.returncode == 0 and "restarting" not in result.stderr
+    assert calls.read_text().count("call") > resolved and aws.proxy_pid() == pid
+    assert int(aws.pid_file.read_text().split("\n")[5]) > time.time() + 300
