@@ -10,6 +10,9 @@ botocore) when the cheap inputs it watches change, and botocore resolves the sam
         The proxy's AWS environment and identity, as lines for the launcher (see ``Identity``);
         runs awsAuthRefresh once when the credentials are missing or expired. Exit 1 with one
         message (naming the setting and the fix) when no usable credentials result.
+    python openclaude_aws.py environment SETTINGS CONFIG EXPORT_CONFIG
+        Only the proxy's environment lines and the region note, without botocore: for a start
+        whose identity the launcher's last resolution still vouches for.
     python openclaude_aws.py check SETTINGS CONFIG EXPORT_CONFIG
         The same resolution as JSON, without refreshing or writing anything (verify.py).
     python openclaude_aws.py describe SETTINGS CONFIG EXPORT_CONFIG
@@ -328,10 +331,30 @@ def identity_for(settings_path: str, config_path: str, export_config: str, *,
     return identity, env
 
 
+def environment_lines(env: dict, shell: dict) -> list[str]:
+    """The proxy's AWS environment as the launcher applies it."""
+    lines = [f"unset {name}" for name in sorted(shell) if name.startswith("AWS_") and name not in env]
+    return lines + [f"set {name}={value}" for name, value in sorted(env.items())]
+
+
+def environment_only(settings_path: str, config_path: str, export_config: str) -> list[str]:
+    """The proxy's environment and region note without botocore: for a start whose identity the
+    launcher's record already holds (same cheap inputs, credentials not near expiry)."""
+    settings = read_settings(settings_path)
+    shell = dict(os.environ)
+    env = proxy_environment(settings, shell, export_config)
+    if settings.get("awsCredentialExport"):
+        write_private(export_config, export_config_text(settings_path))
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+    origin = where("AWS_REGION" if env.get("AWS_REGION") else "AWS_DEFAULT_REGION",
+                   settings, settings_path)
+    note = region_note(region, tier_regions(config_path), origin)
+    return environment_lines(env, shell) + [f"note {note}"]
+
+
 def launcher_lines(identity: dict, env: dict, shell: dict) -> list[str]:
     """What the launcher reads: the proxy's AWS environment, then the record's fields."""
-    lines = [f"unset {name}" for name in sorted(shell) if name.startswith("AWS_") and name not in env]
-    lines += [f"set {name}={value}" for name, value in sorted(env.items())]
+    lines = environment_lines(env, shell)
     lines += [f"watch {path}" for path in identity["watch"]]
     lines += [
         f"fingerprint {identity['fingerprint']}",
@@ -385,10 +408,17 @@ def credential_process(settings_path: str) -> int:
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[1] == "credential-process":
         return credential_process(argv[2])
-    if len(argv) != 5 or argv[1] not in ("resolve", "check", "describe"):
+    if len(argv) != 5 or argv[1] not in ("resolve", "environment", "check", "describe"):
         print(__doc__, file=sys.stderr)
         return 2
     command, settings_path, config_path, export_config = argv[1:]
+    if command == "environment":
+        try:
+            print("\n".join(environment_only(settings_path, config_path, export_config)))
+        except IdentityError as error:
+            print(f"openClaude: {error}. claude was not started.", file=sys.stderr)
+            return 1
+        return 0
     shell = dict(os.environ)
     try:
         identity, env = identity_for(settings_path, config_path, export_config,

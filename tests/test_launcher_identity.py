@@ -194,6 +194,27 @@ def test_unrelated_settings_edits_keep_the_proxy(aws):
     assert aws.proxy_pid() == pid and len(aws.recorded("litellm")) == 1
 
 
+def test_a_start_after_stop_takes_the_identity_from_the_last_record_without_botocore(aws):
+    log = aws.root / "python-calls"
+    wrapper = script(aws, "python", f'printf "%s\\n" "$*" >> {log}\nexec {sys.executable} "$@"\n')
+    aws.render(LAUNCHER_PYTHON=wrapper)
+    settings(aws, env={"AWS_PROFILE": "dev"})
+    assert aws.run().returncode == 0
+    assert aws.run("--stop").returncode == 0
+    log.write_text("")
+
+    assert aws.run().returncode == 0
+
+    calls = log.read_text().splitlines()
+    assert [c for c in calls if " environment " in c] and not [c for c in calls if " resolve " in c]
+    assert proxy_env(aws)["AWS_PROFILE"] == "dev" and len(aws.recorded("litellm")) == 2
+    settings(aws, env={"AWS_PROFILE": "prod"})
+    assert aws.run("--stop").returncode == 0
+    assert aws.run().returncode == 0
+    assert [c for c in log.read_text().splitlines() if " resolve " in c]  # inputs changed
+    assert proxy_env(aws)["AWS_PROFILE"] == "prod"
+
+
 def test_the_warm_start_does_not_resolve_the_identity_again(aws):
     log = aws.root / "python-calls"
     wrapper = script(aws, "python", f'printf "%s\\n" "$*" >> {log}\nexec {sys.executable} "$@"\n')
@@ -382,7 +403,8 @@ def test_credentials_near_their_recorded_expiry_are_resolved_again_without_a_res
     assert aws.run().returncode == 0 and calls.read_text().count("call") == resolved  # warm
 
     record[5] = str(int(time.time()) + 60)  # within 5 minutes of expiry
-    aws.pid_file.write_text("\n".join(record))
+    for path in (aws.pid_file, Path(f"{aws.pid_file}.last")):  # the record and its kept copy
+        path.write_text("\n".join(record))
     result = aws.run()
 
     assert result.returncode == 0 and "restarting" not in result.stderr

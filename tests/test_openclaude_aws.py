@@ -216,3 +216,20 @@ def test_region_note_names_the_data_line():
 
     assert note.endswith("--data aws_region=eu-central-1")
     assert openclaude_aws.region_note("us-west-2", ["us-west-2"], "x") == ""
+
+
+def test_environment_gives_the_proxy_env_and_note_without_botocore(home, tmp_path):
+    blocked = tmp_path / "blocked" / "botocore"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('botocore must not be imported')\n")
+
+    result = run(home, "environment", {"env": {"AWS_PROFILE": "dev", "AWS_REGION": "us-east-1"}},
+                 AWS_PROFILE="prod", AWS_ACCESS_KEY_ID="AKIASHELL",
+                 PYTHONPATH=str(blocked.parent))
+
+    assert result.returncode == 0, result.stderr
+    found = lines(result)
+    assert "AWS_PROFILE=dev" in found["set"] and "AWS_ACCESS_KEY_ID" in found["unset"]
+    assert "--data aws_region=us-east-1" in found["note"][0]
+    assert "fingerprint" not in found
+    assert run(home, "check", PYTHONPATH=str(blocked.parent)).returncode != 0  # the block works
