@@ -50,6 +50,16 @@ DEFAULTS = {
     for key, value in runpy.run_path(str(REPO / "group_data" / "all.py")).items()
     if not key.startswith("__")
 }
+# (operation name, managed_paths key, file in files/) of each file placed beside the config.
+HELPER_FILES = (
+    ("Output-limit callback beside the config", "callbacks", f"{CALLBACKS_MODULE}.py"),
+    ("Usage record reader beside the config (openclaude --usage)", "usage_script", USAGE_SCRIPT),
+    ("Token-counting route beside the config", "count_tokens", f"{COUNT_TOKENS_MODULE}.py"),
+    ("Bedrock Claude request-fields rule beside the config", "bedrock_fields",
+     f"{BEDROCK_FIELDS_MODULE}.py"),
+    ("Settings transform beside the config", "settings_script", SETTINGS_SCRIPT),
+    ("AWS identity helper beside the config", "aws_script", AWS_SCRIPT),
+)
 MODE_TITLES = {"oauth": "mixed OAuth/Bedrock", "bedrock": "all-Bedrock"}
 
 
@@ -156,47 +166,17 @@ def openclaude(mode: str = "oauth"):
         config_changes=entries[paths["litellm_config"]].content != config.encode("utf-8"),
         data=data,
     )
-    private_file(
-        name="Output-limit callback beside the config",
-        path=at_home("callbacks"),
-        content=(FILES / f"{CALLBACKS_MODULE}.py").read_text(),
-        current=entries[paths["callbacks"]],
-        backups_kept=data.backups_kept,
-    )
+    # Modules LiteLLM loads and scripts the launcher runs, all beside the config.
+    for name, key, file_name in HELPER_FILES:
+        private_file(
+            name=name,
+            path=at_home(key),
+            content=(FILES / file_name).read_text(),
+            current=entries[paths[key]],
+            backups_kept=data.backups_kept,
+        )
 
-    private_file(
-        name="Usage record reader beside the config (openclaude --usage)",
-        path=at_home("usage_script"),
-        content=(FILES / USAGE_SCRIPT).read_text(),
-        current=entries[paths["usage_script"]],
-    )
-    private_file(
-        name="Token-counting route beside the config",
-        path=at_home("count_tokens"),
-        content=(FILES / f"{COUNT_TOKENS_MODULE}.py").read_text(),
-        current=entries[paths["count_tokens"]],
-    )
-    private_file(
-        name="Bedrock Claude request-fields rule beside the config",
-        path=at_home("bedrock_fields"),
-        content=(FILES / f"{BEDROCK_FIELDS_MODULE}.py").read_text(),
-        current=entries[paths["bedrock_fields"]],
-    )
-
-    # Tasks 3 and 4: the launcher, and the settings transform it runs at every launch.
-    private_file(
-        name="Settings transform beside the config",
-        path=at_home("settings_script"),
-        content=(FILES / SETTINGS_SCRIPT).read_text(),
-        current=entries[paths["settings_script"]],
-        backups_kept=data.backups_kept,
-    )
-    private_file(
-        name="AWS identity helper beside the config",
-        path=at_home("aws_script"),
-        content=(FILES / AWS_SCRIPT).read_text(),
-        current=entries[paths["aws_script"]],
-    )
+    # Tasks 3 and 4: the launcher; the settings transform it runs at every launch is placed above.
     directory(name=f"~/{paths['bin_dir']} exists", path=at_home("bin_dir"),
               current=entries[paths["bin_dir"]])
     tool_dir, bin_dir = tool_dirs(facts)
