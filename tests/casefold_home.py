@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Sandbox, sandbox_env
+from tests.conftest import REPO, home_sandbox
 
 MOUNT_WAIT = 15.0
 
@@ -81,10 +81,4 @@ def casefold_sandbox(tmp_path, litellm_sources, uv_cache):
     with casefold_mount(tmp_path / "casefold") as mount:
         home = mount / "home"
         home.mkdir()
-        yield Sandbox(
-            home=home,
-            env=sandbox_env(home, uv_cache),
-            sources=litellm_sources,
-            data={"litellm_release": litellm_sources["release"],
-                  "litellm_fork": litellm_sources["fork"]},
-        )
+        yield home_sandbox(home, litellm_sources, uv_cache)

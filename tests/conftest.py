@@ -127,16 +127,21 @@ def sandbox_env(home: Path, uv_cache: Path) -> dict:
     return env
 
 
-@pytest.fixture
-def sandbox(tmp_path, litellm_sources, uv_cache):
-    home = tmp_path / "home"
-    home.mkdir()
+def home_sandbox(home: Path, litellm_sources: dict, uv_cache: Path) -> Sandbox:
+    """A Sandbox for the existing directory ``home``, deploying the local LiteLLM stand-ins."""
     return Sandbox(
         home=home,
         env=sandbox_env(home, uv_cache),
         sources=litellm_sources,
         data={"litellm_release": litellm_sources["release"], "litellm_fork": litellm_sources["fork"]},
     )
+
+
+@pytest.fixture
+def sandbox(tmp_path, litellm_sources, uv_cache):
+    home = tmp_path / "home"
+    home.mkdir()
+    return home_sandbox(home, litellm_sources, uv_cache)
 
 
 @pytest.fixture
