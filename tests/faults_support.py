@@ -40,7 +40,11 @@ LAUNCHER = ".local/bin/openClaude"
 ALIAS = ".local/bin/openclaude"
 DERIVED = ".openClaude/settings.json"
 USER_SETTINGS = ".claude/settings.json"
-MANAGED = (CONFIG, KEY, CALLBACKS, SETTINGS_SCRIPT, LAUNCHER, ALIAS, DERIVED)
+# The other files placed beside the config (operations/openclaude.py HELPER_FILES).
+HELPERS = tuple(f".litellm/{name}" for name in (
+    "openclaude_usage.py", "openclaude_count_tokens.py", "openclaude_bedrock_fields.py",
+    "openclaude_aws.py"))
+MANAGED = (CONFIG, KEY, CALLBACKS, SETTINGS_SCRIPT, *HELPERS, LAUNCHER, ALIAS, DERIVED)
 RECEIPT = ".local/share/uv/tools/litellm/uv-receipt.toml"
 LITELLM = ".local/bin/litellm"
 KEY_PATTERN = re.compile(r"sk-[0-9a-f]{64}")
