@@ -194,10 +194,16 @@ def test_unrelated_settings_edits_keep_the_proxy(aws):
     assert aws.proxy_pid() == pid and len(aws.recorded("litellm")) == 1
 
 
-def test_a_start_after_stop_takes_the_identity_from_the_last_record_without_botocore(aws):
+def log_python_calls(aws) -> Path:
+    """Render the launcher with a python that logs each call's arguments; the log's path."""
     log = aws.root / "python-calls"
     wrapper = script(aws, "python", f'printf "%s\\n" "$*" >> {log}\nexec {sys.executable} "$@"\n')
     aws.render(LAUNCHER_PYTHON=wrapper)
+    return log
+
+
+def test_a_start_after_stop_takes_the_identity_from_the_last_record_without_botocore(aws):
+    log = log_python_calls(aws)
     settings(aws, env={"AWS_PROFILE": "dev"})
     assert aws.run().returncode == 0
     assert aws.run("--stop").returncode == 0
@@ -216,9 +222,7 @@ def test_a_start_after_stop_takes_the_identity_from_the_last_record_without_boto
 
 
 def test_the_warm_start_does_not_resolve_the_identity_again(aws):
-    log = aws.root / "python-calls"
-    wrapper = script(aws, "python", f'printf "%s\\n" "$*" >> {log}\nexec {sys.executable} "$@"\n')
-    aws.render(LAUNCHER_PYTHON=wrapper)
+    log = log_python_calls(aws)
     settings(aws, env={"AWS_PROFILE": "dev"})
     assert aws.run().returncode == 0
 

@@ -432,6 +432,17 @@ def test_bedrock_claude_model_groups_carry_the_documented_fields_rule():
                 if "openclaude_bedrock_claude" in (d.get("model_info") or {})]
 
 
+def module_beside_config(directory: Path, name: str, siblings=()):
+    """Import files/<name>.py copied into ``directory`` (beside a config.yaml, as deployed),
+    with the ``siblings`` from files/ it loads copied beside it."""
+    for file_name in (*siblings, f"{name}.py"):
+        (directory / file_name).write_bytes((REPO / "files" / file_name).read_bytes())
+    spec = importlib.util.spec_from_file_location(name, directory / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
 def bedrock_fields(tmp_path, monkeypatch):
     """files/openclaude_bedrock_fields.py beside an all-Bedrock config, LiteLLM's base class faked."""
@@ -441,12 +452,7 @@ def bedrock_fields(tmp_path, monkeypatch):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, "litellm.integrations.custom_logger", fake)
     (tmp_path / "config.yaml").write_text(config_text(data("bedrock")))
-    module_path = tmp_path / "openclaude_bedrock_fields.py"
-    module_path.write_bytes((REPO / "files" / "openclaude_bedrock_fields.py").read_bytes())
-    spec = importlib.util.spec_from_file_location("openclaude_bedrock_fields", module_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_beside_config(tmp_path, "openclaude_bedrock_fields")
 
 
 def test_only_documented_fields_and_betas_reach_bedrock_claude(bedrock_fields):
@@ -488,14 +494,8 @@ def callbacks(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, module_name, fake)
     monkeypatch.setitem(sys.modules, "litellm._logging", logging_module)
     (tmp_path / "config.yaml").write_text(config_text(data()))
-    for sibling in ("openclaude_usage.py", "openclaude_bedrock_fields.py"):
-        (tmp_path / sibling).write_bytes((REPO / "files" / sibling).read_bytes())
-    module_path = tmp_path / "openclaude_callbacks.py"
-    module_path.write_bytes((REPO / "files" / "openclaude_callbacks.py").read_bytes())
-    spec = importlib.util.spec_from_file_location("openclaude_callbacks", module_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_beside_config(tmp_path, "openclaude_callbacks",
+                                siblings=("openclaude_usage.py", "openclaude_bedrock_fields.py"))
 
 
 def test_capped_max_tokens_arithmetic(callbacks):
