@@ -15,29 +15,19 @@ import os
 import runpy
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from toolkit import BIN, REPO, alternate, figure, ratio, run_pyinfra, spread
+from toolkit import REPO, alternate, figure, launch, ratio, run_pyinfra, spread
 
 from operations.data import load_data
 from operations.launcher import render_launcher
 from operations.render import launcher_values
-from tests.conftest import sandbox_env
-from tests.processes import free_port
+from tests.support.processes import free_port
+from tests.support.runs import BIN
+from tests.support.sandbox import sandbox_env
 
 GOAL = 0.45
 FAKES = REPO / "tests" / "fakes"
-
-
-def launch(launcher: Path, env: dict, *args: str) -> float:
-    started = time.perf_counter()
-    done = subprocess.run([str(launcher), *args], env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=300)
-    if done.returncode != 0:
-        raise SystemExit(f"{launcher} {' '.join(args)} failed ({done.returncode}):\n"
-                         f"{done.stderr[-3000:]}")
-    return time.perf_counter() - started
 
 
 def measure(settings: dict) -> list[dict]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from toolkit import alternate, converged, figure, ratio, run_pyinfra, spread
 
-from tests.conftest import sandbox_env
 from tests.litellm_sources import make_sources
+from tests.support.sandbox import sandbox_env
 
 RERUN_GOAL = 1.5
 FLOOR = """from pyinfra.operations import files

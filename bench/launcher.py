@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from toolkit import figure, spread
+from toolkit import figure, launch, spread
 
 from operations.launcher import render_launcher
 from tests.fake_launcher import fake_home
@@ -24,15 +23,6 @@ from tests.fake_launcher import fake_home
 BOOT_DELAY = 1.0
 # A heavy user: 3000 upstream requests a day for 30 days, all tiers, some errors.
 USAGE_DAYS, USAGE_PER_DAY = 30, 3000
-
-
-def launch(launcher: Path, env: dict, *args: str) -> float:
-    """Run the launcher; its wall time in seconds."""
-    started = time.perf_counter()
-    done = subprocess.run([str(launcher), *args], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"launcher failed ({done.returncode}):\n{done.stderr}")
-    return time.perf_counter() - started
 
 
 def write_heavy_usage(config_dir: Path) -> int:

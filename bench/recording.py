@@ -25,9 +25,9 @@ from toolkit import REPO, alternate, figure, ratio, run_pyinfra, spread
 
 from operations.data import load_data
 from operations.render import CALLBACKS_MODULE, USAGE_RECORD, config_text
-from tests.conftest import sandbox_env
-from tests.processes import alive, free_port
 from tests.standins.anthropic import AnthropicStandin
+from tests.support.processes import alive, free_port
+from tests.support.sandbox import sandbox_env
 
 GOAL = 1.05
 REQUESTS_PER_RUN = 20

@@ -20,9 +20,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.append(str(REPO))  # after bench/: its deploy.py is not the repository's
 
-from tests.conftest import BIN, SCRUBBED, grand_total  # noqa: E402
+from tests.support.runs import grand_total, pyinfra_command, scrubbed_environment  # noqa: E402
 
-PYINFRA = BIN / "pyinfra"
 # Logs each command pyinfra runs (its text and exit status, NUL-separated), then runs it with
 # sh as pyinfra would: given to pyinfra as --shell-executable.
 COMMAND_LOGGER = """#!/bin/sh
@@ -73,11 +72,9 @@ def run_pyinfra(inventory: str, script: str | Path, *options: str, env: dict | N
     """``pyinfra INVENTORY SCRIPT -y --json`` from the repository root: wall and CPU seconds
     (pyinfra's own and the whole machine's), the totals, and with ``log_commands`` every
     command it ran on the targets. A failed run stops the benchmark."""
-    argv = [str(PYINFRA), "-y", "--json"]
-    for key, value in (data or {}).items():
-        argv += ["--data", f"{key}={value}"]
+    shell: tuple = ()
     if env is None:
-        env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+        env = scrubbed_environment()
     with tempfile.TemporaryDirectory(prefix="openclaude-bench-run-") as directory:
         log = Path(directory) / "commands"
         if log_commands:
@@ -85,8 +82,8 @@ def run_pyinfra(inventory: str, script: str | Path, *options: str, env: dict | N
             logger.write_text(COMMAND_LOGGER)
             logger.chmod(0o755)
             env = {**env, "OPENCLAUDE_BENCH_LOG": str(log)}
-            argv += ["--shell-executable", str(logger)]
-        argv += [inventory, str(script), *options]
+            shell = ("--shell-executable", str(logger))
+        argv = pyinfra_command(inventory, str(script), *options, data=data, options=shell)
         controller = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy, started = cpu_busy_seconds(), time.perf_counter()
         done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
@@ -104,6 +101,17 @@ def run_pyinfra(inventory: str, script: str | Path, *options: str, env: dict | N
             "controller_cpu_s": (after.ru_utime - controller.ru_utime)
             + (after.ru_stime - controller.ru_stime),
             "commands": [{"exit": int(rc), "command": text} for rc, text in commands]}
+
+
+def launch(launcher: Path, env: dict, *args: str) -> float:
+    """Run the launcher; its wall time in seconds. A failed run stops the benchmark."""
+    started = time.perf_counter()
+    done = subprocess.run([str(launcher), *args], env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=300)
+    if done.returncode != 0:
+        raise SystemExit(f"{launcher} {' '.join(args)} failed ({done.returncode}):\n"
+                         f"{done.stderr[-3000:]}")
+    return time.perf_counter() - started
 
 
 def converged(run: dict, hosts: int = 1) -> dict:

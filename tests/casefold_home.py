@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, home_sandbox
+from tests.support.runs import REPO
+from tests.support.sandbox import home_sandbox
 
 MOUNT_WAIT = 15.0
 

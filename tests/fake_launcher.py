@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from tests.processes import free_port
+from tests.support.processes import free_port
 from tests.standins.bedrock import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 
 REPO = Path(__file__).resolve().parent.parent

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import BIN, REPO, Result, Sandbox, grand_total
-from tests.processes import add_local_user
+from tests.support.runs import BIN, REPO, Result, grand_total, pyinfra_command
+from tests.support.sandbox import Sandbox
+from tests.support.processes import add_local_user
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What the target shell needs for a deploy; deliberately without uv and python3.
@@ -117,17 +118,6 @@ def trap_bin(directory: Path) -> Path:
 
 # --- running pyinfra in the background ----------------------------------------------------------
 
-def pyinfra_args(sandbox: Sandbox, script: str, *options: str, data: dict | None = None) -> list:
-    """The same command line as ``Sandbox.pyinfra``."""
-    merged = {**sandbox.data, **(data or {})}
-    confirm = [] if "--dry" in options else ["-y"]
-    json_output = [] if "--diff" in options else ["--json"]
-    args = [str(BIN / "pyinfra"), "@local", script, *confirm, *json_output, *options]
-    for key, value in merged.items():
-        args += ["--data", f"{key}={value}"]
-    return args
-
-
 @dataclass
 class Background:
     process: subprocess.Popen
@@ -156,7 +146,7 @@ def start(sandbox: Sandbox, script: str, *options: str, data: dict | None = None
     out = log.with_suffix(".out")
     with open(log, "w") as err_file, open(out, "w") as out_file:
         process = subprocess.Popen(
-            pyinfra_args(sandbox, script, *options, data=data), cwd=REPO,
+            sandbox.command(script, *options, data=data), cwd=REPO,
             env={**sandbox.env, "PYTHONUNBUFFERED": "1", **(env or {})},
             stdin=subprocess.DEVNULL, stdout=out_file, stderr=err_file, start_new_session=True,
         )
@@ -294,16 +284,14 @@ class LocalUser:
         site = self.readable(Path(sysconfig.get_paths()["purelib"]))
         bootstrap = (f"import sys; sys.path.insert(0, {str(site)!r}); sys.argv[0] = 'pyinfra'; "
                      "from pyinfra_cli.main import main; sys.exit(main())")
-        confirm = [] if "--dry" in options else ["-y"]
-        args = ["runuser", "-u", self.name, "--", "env", "-i", f"HOME={self.home}",
-                f"PATH={path}", "LANG=C.UTF-8", f"USER={self.name}", f"TMPDIR={self.base}/tmp",
-                python, "-c", bootstrap, "@local", script, *confirm, "--json", *options]
-        for key, value in data.items():
-            args += ["--data", f"{key}={value}"]
+        as_user = ("runuser", "-u", self.name, "--", "env", "-i", f"HOME={self.home}",
+                   f"PATH={path}", "LANG=C.UTF-8", f"USER={self.name}", f"TMPDIR={self.base}/tmp",
+                   python, "-c", bootstrap)
+        args = pyinfra_command("@local", script, *options, data=data, program=as_user,
+                               yes="--dry" not in options)
         completed = subprocess.run(args, cwd=self.readable(REPO), capture_output=True, text=True,
                                    timeout=300, stdin=subprocess.DEVNULL)
-        return Result(completed.returncode, completed.stdout, completed.stderr,
-                      **grand_total(completed.stdout))
+        return Result.of(completed)
 
 
 def system_python_available() -> bool:

@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from tests.latency_relay import LatencyRelay
-from tests.processes import add_local_user, alive, free_port
+from tests.support.processes import add_local_user, alive, free_port
 
 __all__ = [
     "CA_ENV_VARS",

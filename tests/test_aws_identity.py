@@ -16,8 +16,8 @@ import shlex
 import pytest
 
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
-from tests.conftest import Sandbox
-from tests.processes import free_port
+from tests.support.sandbox import Sandbox
+from tests.support.processes import free_port
 from tests.standins.anthropic import AnthropicStandin
 from tests.standins.bedrock import BedrockStandin
 from tests.test_end_to_end import (

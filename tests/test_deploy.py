@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from operations.sources import installed_source, wanted_source
-from tests.conftest import REPO
 from tests.litellm_sources import FORK_BRANCH, RELEASE_TAG, RETIRED, RETIRING_SOON
+from tests.support.runs import REPO
+from tests.support.sandbox import Sandbox, sandbox_env
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -119,8 +120,6 @@ def test_master_key_is_private_random_and_never_changes(sandbox):
 
 
 def test_other_sandbox_gets_another_master_key(sandbox, tmp_path, litellm_sources, uv_cache):
-    from tests.conftest import Sandbox, sandbox_env
-
     other_home = tmp_path / "other"
     other_home.mkdir()
     other = Sandbox(other_home, sandbox_env(other_home, uv_cache), litellm_sources, sandbox.data)

@@ -35,10 +35,11 @@ import pytest
 
 from operations.openclaude import DEFAULTS
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
-from tests.conftest import BIN, SCRUBBED, Sandbox
-from tests.processes import alive, free_port
 from tests.standins.anthropic import AnthropicStandin
 from tests.standins.bedrock import VALIDATION_ERROR_TYPE, BedrockStandin
+from tests.support.processes import alive, command_line, free_port, wait_until
+from tests.support.runs import BIN, SCRUBBED
+from tests.support.sandbox import Sandbox
 
 AWS_ACCESS_KEY = "AKIAOPENCLAUDEE2E0001"
 AWS_SECRET_KEY = "openclaude/e2e/secret/" + "0" * 18
@@ -83,27 +84,11 @@ CLAUDE_RUN_TIMEOUT = 240  # the first run includes the proxy's cold start
 
 
 
-def command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def as_text(output) -> str:
     """A TimeoutExpired's captured output (bytes even with text=True), as text."""
     if isinstance(output, bytes):
         return output.decode(errors="replace")
     return output or ""
-
-
-def wait_until(predicate, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 # --- a TCP tap between Claude Code and the proxy ------------------------------------------------

@@ -23,7 +23,6 @@ import pytest
 
 from files.openclaude_settings import derive_settings
 from operations.sources import installed_source, wanted_source
-from tests.conftest import BIN, REPO, Sandbox, sandbox_env
 from tests.faults_support import (
     CALLBACKS,
     LOCK,
@@ -54,7 +53,9 @@ from tests.faults_support import (
     write_run_lock,
 )
 from tests.litellm_sources import make_unbuildable_source
-from tests.processes import boot_id, start_token
+from tests.support.processes import boot_id, start_token
+from tests.support.runs import BIN, REPO
+from tests.support.sandbox import Sandbox, sandbox_env
 
 # A token in the user's own settings: the derived file carries it (under a name the OAuth state
 # keeps; ANTHROPIC_AUTH_TOKEN is left out there), so it must never be shown.

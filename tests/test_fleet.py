@@ -23,11 +23,11 @@ import pytest
 import yaml
 
 from operations.sources import installed_source, wanted_source
-from tests.conftest import BIN, REPO, SCRUBBED, Result, grand_total
 from tests.faults_support import LOCK, write_run_lock
 from tests.litellm_sources import make_sources
-from tests.processes import alive, boot_id, start_token
 from tests.sshfleet import SSHD, SSHFleet
+from tests.support.processes import alive, boot_id, passwd_names, start_token
+from tests.support.runs import REPO, Result, pyinfra_command, scrubbed_environment
 
 HOSTS = ("dev1", "dev2", "dev3")
 # dev3 is in the eu_team group (group_data/eu_team.py); dev2 has a per-host port.
@@ -70,10 +70,6 @@ def trust_shared_repositories(fleet: SSHFleet, name: str) -> None:
     fleet.run_as(name, "git config --global --replace-all safe.directory '*'", check=True)
 
 
-def passwd_names() -> set[str]:
-    return {entry.pw_name for entry in pwd.getpwall()}
-
-
 @dataclass
 class FleetResult(Result):
     failed_hosts: list = field(default_factory=list)
@@ -91,21 +87,16 @@ class Team:
                 data: dict | None = None) -> FleetResult:
         merged = {"litellm_release": self.sources["release"],
                   "litellm_fork": self.sources["fork"], **(data or {})}
-        args = [str(BIN / "pyinfra"), str(inventory or self.inventory), script, "-y", "--json",
-                *options]
-        for key, value in merged.items():
-            args += ["--data", f"{key}={value}"]
-        env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
         completed = subprocess.run(
-            args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+            pyinfra_command(inventory or self.inventory, script, *options, data=merged),
+            cwd=REPO, env=scrubbed_environment(), capture_output=True, text=True, timeout=600,
             stdin=subprocess.DEVNULL,
         )
         try:
             failed = json.loads(completed.stdout)["results"]["failed_hosts"]
         except (ValueError, KeyError, TypeError):
             failed = None
-        return FleetResult(completed.returncode, completed.stdout, completed.stderr,
-                           failed_hosts=failed, **grand_total(completed.stdout))
+        return FleetResult.of(completed, failed_hosts=failed)
 
     def path(self, name: str, relative: str) -> Path:
         return Path(self.fleet.home_of(name)) / relative
@@ -325,7 +316,7 @@ def test_fixture_stops_only_its_own_sshd_and_users(team, make_ssh_fleet):
 def test_team_inventory_example_loads_with_its_group_data():
     """inventory/team.py and inventory/local.py, as pyinfra reads them (nothing is contacted)."""
     listed = subprocess.run(
-        [str(BIN / "pyinfra"), "inventory/team.py", "debug-inventory", "--json"],
+        pyinfra_command("inventory/team.py", "debug-inventory", yes=False),
         cwd=REPO, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )
     assert listed.returncode == 0, listed.stderr
@@ -340,7 +331,7 @@ def test_team_inventory_example_loads_with_its_group_data():
     assert 4000 in ports and any(port != 4000 for port in ports), "a per-host port override"
 
     local = subprocess.run(
-        [str(BIN / "pyinfra"), "inventory/local.py", "debug-inventory", "--json"],
+        pyinfra_command("inventory/local.py", "debug-inventory", yes=False),
         cwd=REPO, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )
     assert local.returncode == 0, local.stderr

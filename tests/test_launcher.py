@@ -26,7 +26,7 @@ import pytest
 from operations.launcher import LAUNCHER_VARIABLES, TEMPLATE, render_launcher
 from tests.bash32 import launcher_bash  # noqa: F401  (fixture)
 from tests.fake_launcher import FAKES, TIERS, fake_home
-from tests.processes import alive
+from tests.support.processes import alive, command_line, wait_until
 
 MASTER_KEY = "sk-openclaude-test-2f9c1d7e"
 CONFIG = (
@@ -51,21 +51,6 @@ def health(port: int) -> int | None:
         return error.code
     except OSError:
         return None
-
-
-def command_line(pid: int) -> str:
-    return subprocess.run(
-        ["ps", "-ww", "-p", str(pid), "-o", "command="], capture_output=True, text=True
-    ).stdout.strip()
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def stop_fake(pid: int) -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.bash32 import launcher_bash  # noqa: F401  (fixture)
-from tests.processes import alive, free_port
 from tests.standins.bedrock import BedrockStandin
-from tests.test_launcher import launcher, wait_until  # noqa: F401  (fixture)
+from tests.support.processes import alive, free_port, wait_until
+from tests.test_launcher import launcher  # noqa: F401  (fixture)
 
 PROFILES = {
     "dev": ("AKIAOPENCLAUDEDEV001", "dev/secret/0000000000000000000000000"),

@@ -19,12 +19,12 @@ from operations.facts import PORTABLE_SH, OpenClaudeHost
 from operations.shellpath import path_fix
 from tests.bash32 import bash32, launcher_bash  # noqa: F401  (fixture)
 from tests.casefold_home import casefold_mount, casefold_sandbox, fuse_unavailable  # noqa: F401
-from tests.conftest import BIN, REPO
 from tests.fake_launcher import fake_home
 from tests.faults_support import tool_bin
 from tests.litellm_sources import make_sources
-from tests.processes import alive
 from tests.sshfleet import SSHFleet
+from tests.support.processes import alive
+from tests.support.runs import BIN, REPO, pyinfra_command
 from tests.test_fleet import Team, require_fleet, trust_shared_repositories
 from tests.test_launcher import CONFIG as LAUNCHER_CONFIG
 from tests.test_launcher import MASTER_KEY as LAUNCHER_KEY
@@ -313,12 +313,13 @@ def test_homebrew_uv_and_claude_are_found_off_path(sandbox, tmp_path):
     (brew / "claude").chmod(0o755)
     env = {**sandbox.env, "PATH": bsd_path(sandbox, tmp_path / "bin", uv=None, claude=None),
            "AWS_ACCESS_KEY_ID": "AKIAOPENCLAUDEBREW01", "AWS_SECRET_ACCESS_KEY": "brew/secret"}
-    pyinfra = [str(BIN / "pyinfra"), "@local", "-y", "--data",
-               f"litellm_release={sandbox.sources['release']}"]
+    data = {"litellm_release": sandbox.sources["release"]}
 
-    deployed = in_mount_namespace(brew, "/usr/local/bin", [*pyinfra, "deploy.py"], env)
+    deployed = in_mount_namespace(brew, "/usr/local/bin", pyinfra_command(
+        "@local", "deploy.py", data=data, json_output=False), env)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    verified = in_mount_namespace(brew, "/usr/local/bin", [*pyinfra, "verify.py"], env)
+    verified = in_mount_namespace(brew, "/usr/local/bin", pyinfra_command(
+        "@local", "verify.py", data=data, json_output=False), env)
 
     assert not sandbox.path(".local/share/openclaude/uv").exists()  # no second uv pip-installed
     assert sandbox.path(".local/share/uv/tools/litellm").is_dir()  # Homebrew's uv installed it

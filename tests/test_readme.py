@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import BIN, REPO, grand_total
+from tests.support.runs import REPO, grand_total, pyinfra_command
 
 README = (REPO / "README.md").read_text()
 PAGES = [REPO / "README.md", REPO / "CONTRIBUTING.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -149,9 +149,7 @@ def test_the_quick_start_deploy_runs_unattended(sandbox):
     provision = bash_blocks("Quick start")[0][0]
     command = shlex.split(provision.split("&&")[-1])
     assert command[0] == ".venv/bin/pyinfra"
-    args = [str(BIN / "pyinfra"), *command[1:], "--json"]
-    for key, value in sandbox.data.items():
-        args += ["--data", f"{key}={value}"]
+    args = pyinfra_command(*command[1:], data=sandbox.data, yes=False)
     done = subprocess.run(args, cwd=REPO, env=sandbox.env, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr

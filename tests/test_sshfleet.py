@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import pwd
 import re
 import signal
@@ -15,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import alive
 from tests.sshfleet import SSHFleet
+from tests.support.processes import alive, passwd_names, wait_until
+from tests.support.runs import pyinfra_command
 
-PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 HOST_LINE = re.compile(r"^\[(?P<host>[^\]]+)\]\s?(?P<out>.*)$")
 
 
@@ -26,7 +25,7 @@ def pyinfra(*args: str, cwd: Path, timeout: float = 180) -> subprocess.Completed
     env = dict(os.environ)
     env.pop("PYINFRA_YES", None)
     return subprocess.run(
-        [PYINFRA, "-y", *args],
+        pyinfra_command(*args, json_output=False),
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -47,19 +46,6 @@ def host_output(text: str) -> dict[str, list[str]]:
         if m:
             out.setdefault(m["host"], []).append(m["out"].strip())
     return out
-
-
-def passwd_names() -> set[str]:
-    return {line.split(":", 1)[0] for line in Path("/etc/passwd").read_text().splitlines()}
-
-
-def wait_for(pred, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 # --------------------------------------------------------------------------- (a)
@@ -232,7 +218,7 @@ def test_stop_cleans_up_only_its_own(tmp_path):
         # an SSH session still open while stopping
         inv = fleet.inventory_file(tmp_path / "inventory.py")
         hanging = subprocess.Popen(
-            [PYINFRA, "-y", str(inv), "exec", "--", "sleep 301"],
+            pyinfra_command(inv, "exec", "--", "sleep 301", json_output=False),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -249,7 +235,7 @@ def test_stop_cleans_up_only_its_own(tmp_path):
             return pids
 
         # dev1's nohup sleep + one "sleep 301" session per host
-        assert wait_for(lambda: len(user_procs()) >= 3, 60), user_procs()
+        assert wait_until(lambda: len(user_procs()) >= 3, 60), user_procs()
 
         t0 = time.monotonic()
         fleet.stop()

@@ -16,10 +16,10 @@ import subprocess
 
 import pytest
 
-from tests.conftest import BIN, REPO
 from tests.fake_launcher import FAKES
 from tests.litellm_sources import RETIRED
-from tests.processes import free_port
+from tests.support.processes import free_port
+from tests.support.runs import BIN, REPO, pyinfra_command
 
 AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
            "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
@@ -352,9 +352,8 @@ def table_lines(result) -> list:
 
 def confirmed_run(sandbox, *options):
     """verify.py as a person runs it without -y: pyinfra's change detection, then Enter."""
-    args = [str(BIN / "pyinfra"), "@local", "verify.py", *options]
-    for key, value in sandbox.data.items():
-        args += ["--data", f"{key}={value}"]
+    args = pyinfra_command("@local", "verify.py", *options, data=sandbox.data, yes=False,
+                           json_output=False)
     return subprocess.run(args, cwd=REPO, env=sandbox.env, capture_output=True, text=True,
                           input="\n", timeout=300)
 

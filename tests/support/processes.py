@@ -26,6 +26,29 @@ def alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2:].split()[0] != "Z"
 
 
+def command_line(pid: int) -> str:
+    """The process's arguments joined by spaces, or "" when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def passwd_names() -> set[str]:
+    """The local user names."""
+    return {entry.pw_name for entry in pwd.getpwall()}
+
+
 def add_local_user(prefix: str, homes: Path, *, shell: str = "/bin/sh",
                    comment: str | None = None) -> pwd.struct_passwd:
     """A new local user with an unused random name, its home ``homes/<name>``, and no password

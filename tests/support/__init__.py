@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and the benchmark: running pyinfra, sandbox homes, processes."""
