@@ -16,8 +16,6 @@ import shlex
 import pytest
 
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
-from tests.support.sandbox import Sandbox
-from tests.support.processes import free_port
 from tests.standins.anthropic import AnthropicStandin
 from tests.standins.bedrock import BedrockStandin
 from tests.test_end_to_end import (
@@ -25,9 +23,8 @@ from tests.test_end_to_end import (
     AWS_SECRET_KEY,
     BEDROCK_REPLY,
     SHIM,
-    EndToEnd,
-    Tap,
     converse_posts,
+    deployed_world,
 )
 from tests.test_launcher_identity import EXPORT_KEYS, expiring_export
 
@@ -65,23 +62,9 @@ def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
                              reply_text=BEDROCK_REPLY).start()
     for key, secret in PROFILES.values():
         bedrock.keys[key] = (secret, None)
-    port = free_port()
-    tap = Tap(port)
-    data = {"litellm_source": "release", "litellm_port": port, "anthropic_api_base": api.url,
-            "bedrock_runtime_endpoint": bedrock.url, "aws_region": "us-west-2"}
-    sandbox = Sandbox(home=home, env={"UV_CACHE_DIR": str(uv_cache)}, sources={}, data={})
-    world = EndToEnd(root, sandbox, api, bedrock, tap, port, claude_cli, root / "shim",
-                     root / "claude-env", data, str(uv_cache))
-    try:
-        world.deployed = world.pyinfra("deploy.py", oauth=False)
-        assert world.deployed.returncode == 0, world.deployed.output
+    with deployed_world(root, home, api, bedrock, claude_cli, uv_cache, aws_region="us-west-2",
+                        record="aws-e2e-runs.json") as world:
         yield world
-    finally:
-        world.dump(root / "aws-e2e-runs.json")
-        world.stop_proxy()
-        tap.close()
-        api.stop()
-        bedrock.stop()
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -404,6 +405,32 @@ class EndToEnd:
                     os.kill(pid, signal.SIGKILL)
 
 
+@contextmanager
+def deployed_world(root: Path, home: Path, api: AnthropicStandin, bedrock: BedrockStandin,
+                   claude_cli: Path, uv_cache, *, aws_region: str, record: str):
+    """An EndToEnd for ``home`` deployed with deploy.py against the started stand-ins (the
+    result in ``world.deployed``); on exit its runs go to ``root/record`` and the proxy, the
+    tap and the stand-ins are stopped."""
+    port = free_port()
+    tap = Tap(port)
+    # No litellm_release/litellm_fork overrides: the deploy installs group_data's pinned release.
+    data = {"litellm_source": "release", "litellm_port": port, "anthropic_api_base": api.url,
+            "bedrock_runtime_endpoint": bedrock.url, "aws_region": aws_region}
+    sandbox = Sandbox(home=home, env={"UV_CACHE_DIR": str(uv_cache)}, sources={}, data={})
+    world = EndToEnd(root, sandbox, api, bedrock, tap, port, claude_cli, root / "shim",
+                     root / "claude-env", data, str(uv_cache))
+    try:
+        world.deployed = world.pyinfra("deploy.py", oauth=False)
+        assert world.deployed.returncode == 0, world.deployed.output
+        yield world
+    finally:
+        world.dump(root / record)
+        world.stop_proxy()
+        tap.close()
+        api.stop()
+        bedrock.stop()
+
+
 SHIM = """#!/bin/sh
 # Test shim for Claude Code: records what the launcher handed over, routes claude through the
 # test's TCP tap to the proxy, then runs the real claude.
@@ -433,32 +460,15 @@ def e2e(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
     api.tool_call_filter = has_bash_tool_anthropic
     bedrock = ModelLimitsBedrock(AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_REGION, reply_text=BEDROCK_REPLY).start()
     bedrock.tool_call_filter = has_bash_tool_bedrock
-    port = free_port()
-    tap = Tap(port)
-    # No litellm_release/litellm_fork overrides: the deploy installs group_data's pinned release.
-    data = {
-        "litellm_source": "release",
-        "litellm_port": port,
-        "anthropic_api_base": api.url,
-        "bedrock_runtime_endpoint": bedrock.url,
-        "aws_region": AWS_REGION,
-    }
-    sandbox = Sandbox(home=home, env={"UV_CACHE_DIR": str(uv_cache)}, sources={}, data={})
-    world = EndToEnd(root, sandbox, api, bedrock, tap, port, claude_cli, root / "shim",
-                     root / "claude-env", data, str(uv_cache))
-    try:
-        deployed = world.pyinfra("deploy.py", oauth=False)
-        assert deployed.returncode == 0, deployed.output
-        yield world
-    finally:
-        world.dump(root / "e2e-runs.json")
-        world.stop_proxy()
-        tap.close()
-        api.stop()
-        bedrock.stop()
-        world.timings["module total"] = time.monotonic() - module_started
-        report = "\n".join(f"  {seconds:6.1f}s  {name}" for name, seconds in world.timings.items())
-        print(f"\nend-to-end timings:\n{report}", file=sys.stderr)
+    with deployed_world(root, home, api, bedrock, claude_cli, uv_cache, aws_region=AWS_REGION,
+                        record="e2e-runs.json") as world:
+        try:
+            yield world
+        finally:
+            world.timings["module total"] = time.monotonic() - module_started
+            report = "\n".join(f"  {seconds:6.1f}s  {name}"
+                               for name, seconds in world.timings.items())
+            print(f"\nend-to-end timings:\n{report}", file=sys.stderr)
 
 
 @dataclass
