@@ -4,6 +4,6 @@ Anthropic API with the Claude plan's OAuth token, haiku on AWS Bedrock, all via 
     pyinfra @local deploy.py
 """
 
-from operations.openclaude import openclaude
+from operations.deploys.openclaude import openclaude
 
 openclaude(mode="oauth")

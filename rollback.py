@@ -4,6 +4,6 @@ release, all three tiers on Bedrock, Claude Code authenticating to the proxy wit
     pyinfra @local rollback.py
 """
 
-from operations.openclaude import openclaude
+from operations.deploys.openclaude import openclaude
 
 openclaude(mode="bedrock")

@@ -8,6 +8,6 @@ change, and exits non-zero exactly when a check fails. (-y skips pyinfra's confi
 pointless for a read-only run.) It replaces the plan's hand-written testing-results document.
 """
 
-from operations.verify import verify
+from operations.deploys.verify import verify
 
 verify()

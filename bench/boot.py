@@ -19,9 +19,9 @@ from pathlib import Path
 
 from toolkit import REPO, alternate, figure, launch, ratio, run_pyinfra, spread
 
-from operations.data import load_data
-from operations.launcher import render_launcher
-from operations.render import launcher_values
+from operations.model.data import load_data
+from operations.model.launcher_renderer import render_launcher
+from operations.model.render import launcher_values
 from tests.support.processes import free_port
 from tests.support.runs import BIN
 from tests.support.sandbox import sandbox_env

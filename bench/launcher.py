@@ -17,7 +17,7 @@ from pathlib import Path
 
 from toolkit import figure, launch, spread
 
-from operations.launcher import render_launcher
+from operations.model.launcher_renderer import render_launcher
 from tests.fake_launcher import fake_home
 
 BOOT_DELAY = 1.0

@@ -23,8 +23,9 @@ from pathlib import Path
 import yaml
 from toolkit import REPO, alternate, figure, ratio, run_pyinfra, spread
 
-from operations.data import load_data
-from operations.render import CALLBACKS_MODULE, USAGE_RECORD, config_text
+from operations.model.data import load_data
+from operations.model.layout import BY_ROLE
+from operations.model.render import CALLBACKS_MODULE, config_text
 from tests.standins.anthropic import AnthropicStandin
 from tests.support.processes import alive, free_port
 from tests.support.sandbox import sandbox_env
@@ -116,7 +117,7 @@ def measure(settings: dict) -> list[dict]:
         finally:
             for proxy in proxies.values():
                 stop_proxy(proxy)
-        recorded = len((deployed_dir / USAGE_RECORD).read_text().splitlines())
+        recorded = len((deployed_dir / BY_ROLE["usage_record"].name).read_text().splitlines())
     per_request = {name: spread(values)["median"] * 1000 for name, values in runs.items()}
     return [
         figure("request through the proxy, with / without the usage record",

@@ -41,7 +41,7 @@ LAUNCHER = ".local/bin/openClaude"
 ALIAS = ".local/bin/openclaude"
 DERIVED = ".openClaude/settings.json"
 USER_SETTINGS = ".claude/settings.json"
-# The other files placed beside the config (operations/openclaude.py HELPER_FILES).
+# The other files placed beside the config (operations/model/layout.py BESIDE_CONFIG).
 HELPERS = tuple(f".litellm/{name}" for name in (
     "openclaude_usage.py", "openclaude_count_tokens.py", "openclaude_bedrock_fields.py",
     "openclaude_aws.py"))

@@ -14,7 +14,7 @@ import threading
 import pytest
 import yaml
 
-from operations.sources import installed_source, wanted_source
+from operations.model.sources import installed_source, wanted_source
 from tests.litellm_sources import FORK_BRANCH, RELEASE_TAG, RETIRED, RETIRING_SOON
 from tests.support.runs import REPO
 from tests.support.sandbox import Sandbox, sandbox_env

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from operations.openclaude import DEFAULTS
+from operations.deploys.openclaude import DEFAULTS
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
 from tests.standins.anthropic import AnthropicStandin
 from tests.standins.bedrock import VALIDATION_ERROR_TYPE, BedrockStandin

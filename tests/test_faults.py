@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from files.openclaude_settings import derive_settings
-from operations.sources import installed_source, wanted_source
+from operations.model.sources import installed_source, wanted_source
 from tests.faults_support import (
     CALLBACKS,
     LOCK,

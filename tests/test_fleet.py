@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from operations.sources import installed_source, wanted_source
+from operations.model.sources import installed_source, wanted_source
 from tests.faults_support import LOCK, write_run_lock
 from tests.litellm_sources import make_sources
 from tests.sshfleet import SSHD, SSHFleet

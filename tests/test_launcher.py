@@ -1,4 +1,4 @@
-"""The openClaude launcher (files/openClaude), rendered by operations/launcher.py and run
+"""The openClaude launcher (files/openClaude), rendered by operations/model/launcher_renderer.py and run
 against the stand-ins in tests/fakes: `litellm` serves /health/liveliness on loopback,
 `claude` records its argv and environment. Every fake proxy a test starts is stopped by
 pid when the test ends."""
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from operations.launcher import LAUNCHER_VARIABLES, TEMPLATE, render_launcher
+from operations.model.launcher_renderer import LAUNCHER_VARIABLES, TEMPLATE, render_launcher
 from tests.bash32 import launcher_bash  # noqa: F401  (fixture)
 from tests.fake_launcher import FAKES, TIERS, fake_home
 from tests.support.processes import alive, command_line, wait_until

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from operations.facts import PORTABLE_SH, OpenClaudeHost
-from operations.shellpath import path_fix
+from operations.facts.host import PORTABLE_SH, OpenClaudeHost
+from operations.model.shellpath import path_fix
 from tests.bash32 import bash32, launcher_bash  # noqa: F401  (fixture)
 from tests.casefold_home import casefold_mount, casefold_sandbox, fuse_unavailable  # noqa: F401
 from tests.fake_launcher import fake_home
@@ -176,10 +176,10 @@ GNU_ONLY = re.compile(r"\b(timeout|flock|realpath|setsid|stdbuf)\b|readlink -f|s
                       r"|date -d|find [^|;]*-printf|base64 -w")
 
 
-@pytest.mark.parametrize("name", ["facts._HOST_SCRIPT", "verify._PROBE_SCRIPT", "verify._LIVE_SCRIPT"])
+@pytest.mark.parametrize("name", ["facts.host._HOST_SCRIPT", "facts.probes._PROBE_SCRIPT", "facts.probes._LIVE_SCRIPT"])
 def test_target_scripts_use_no_gnu_only_tool(name):
     """verify's live prompts need a real proxy, so the BSD PATH run below cannot reach them."""
-    module, attribute = name.split(".")
+    module, attribute = name.rsplit(".", 1)
     script = getattr(importlib.import_module(f"operations.{module}"), attribute)
     code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
     assert not GNU_ONLY.search(code), GNU_ONLY.search(code).group(0)

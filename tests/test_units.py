@@ -20,11 +20,11 @@ from files.openclaude_settings import (
     displacing_settings,
     parse_settings,
 )
-from operations.data import DataError, load_data, token_leak_warning
-from operations.lifecycle import lifecycle_findings
-from operations.openclaude import DEFAULTS
-from operations.render import build_config, config_text, settings_tiers
-from operations.sources import installed_source, uv_install_args, uv_requirement, wanted_source
+from operations.model.data import DataError, load_data, token_leak_warning
+from operations.model.lifecycle import lifecycle_findings
+from operations.deploys.openclaude import DEFAULTS
+from operations.model.render import build_config, config_text, settings_tiers
+from operations.model.sources import installed_source, uv_install_args, uv_requirement, wanted_source
 
 REPO = Path(__file__).resolve().parent.parent
 TIERS = {"model": "claude-opus-4-6[1m]", "opus": "claude-opus-4-6[1m]",
@@ -151,7 +151,7 @@ def test_a_users_own_window_is_kept_only_when_smaller(own, kept):
 
 
 def test_default_windows_fit_the_models_in_both_states():
-    from operations.context import assumed_windows, window_findings
+    from operations.model.windows import assumed_windows, window_findings
 
     for mode in ("oauth", "bedrock"):
         assert assumed_windows(data(mode)) == {"opus": 1000000, "sonnet": 1000000, "haiku": 256000}
@@ -163,7 +163,7 @@ def test_default_windows_fit_the_models_in_both_states():
 
 
 def test_a_pinned_model_with_a_smaller_window_is_reported_with_the_fix():
-    from operations.context import window_findings
+    from operations.model.windows import window_findings
 
     pinned = data(oauth_haiku_model="bedrock/converse/qwen.qwen3-coder-30b-a3b-v1:0")
     [finding] = window_findings(pinned, {**MAP, "qwen.qwen3-coder-30b-a3b-v1:0": {"max_input_tokens": 128000}})
@@ -518,7 +518,7 @@ def test_callback_reads_limits_from_the_config_beside_it_and_lowers_only_that_ti
 
 
 def test_backups_beyond_the_newest_are_chosen_by_time_then_same_second_number():
-    from operations.homefiles import backups_beyond
+    from operations.model.backups import backups_beyond
 
     names = ["c.yaml.20240101T000000Z.bak", "c.yaml.20240101T000000Z.1.bak",
              "c.yaml.20240101T000000Z.10.bak", "c.yaml.20240101T000000Z.2.bak",

@@ -7,7 +7,6 @@ converged run costs no further round trips, and yields commands only for what di
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 import uuid
 from io import BytesIO
@@ -16,7 +15,8 @@ from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 from pyinfra.operations.util.files import generate_color_diff
 
-from operations.facts import Entry
+from operations.facts.host import Entry
+from operations.model.backups import backups_beyond
 
 # Keeps differing old content as PATH.<UTC time>[.N].bak, a private copy created exclusively
 # (set -C never overwrites an existing backup). Not a hard link: chmod on a link would change
@@ -37,22 +37,6 @@ def _backup(prune: str) -> str:
     return f"{_BACKUP}{prune}fi"
 
 
-# PATH.<stamp>[.N].bak: the deploy's stamps end in Z (UTC), the launcher's have none.
-_BACKUP_NAME = re.compile(r"\.(\d{8}T\d{6})Z?(?:\.(\d+))?\.bak")
-
-
-def backups_beyond(name: str, backups, keep: int) -> list[str]:
-    """Which of ``name``'s backups to remove when one more is added: all but the newest
-    ``keep - 1`` existing ones, newest by (time, N), not by name (".1.bak" sorts before ".bak")."""
-    ordered = []
-    for backup in backups:
-        match = backup.startswith(name) and _BACKUP_NAME.fullmatch(backup[len(name):])
-        if match:
-            ordered.append(((match.group(1), int(match.group(2) or 0)), backup))
-    ordered.sort(reverse=True)
-    return sorted(backup for _, backup in ordered[max(keep - 1, 0):])
-
-
 # Temp files older than this (minutes) are a killed run's leftovers, not a running one's.
 _STALE_MINUTES = 60
 
@@ -70,7 +54,7 @@ def _mode_text(mode: int) -> str:
 
 
 @operation()
-def private_file(
+def placed_file(
     path: str,
     content: str,
     *,
@@ -96,7 +80,7 @@ def private_file(
 
     .. code:: python
 
-        private_file(
+        placed_file(
             name="Write the LiteLLM config",
             path="/home/dev/.litellm/config.yaml",
             content=config_text(data),

@@ -1,95 +1,27 @@
-"""Read-only checks of a host's openClaude state: a table per host, a one-line fix per failure."""
+"""verify.py's checks, from what the facts read: one ``Check`` each, with a one-line fix."""
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass
 from datetime import date
 
 import yaml
-from pyinfra import host, logger, state
-from pyinfra.api import FactBase, deploy, operation
 
 from files.openclaude_settings import settings_fix
-from files.openclaude_usage import FIELDS as USAGE_FIELDS
-from operations.checks import settings_problem
-from operations.context import (
+from operations.model.data import DeployData
+from operations.model.inputs import settings_problem
+from operations.model.lifecycle import lifecycle_findings
+from operations.model.render import build_config, settings_tiers
+from operations.model.shellpath import path_fix, path_problem
+from operations.model.sources import installed_source, wanted_source
+from operations.model.windows import (
     LONG_CONTEXT_WINDOW,
     MAX_CONTEXT_ENV,
     assumed_windows,
     window_findings,
 )
-from operations.data import MODES, DataError, DeployData, load_data
-from operations.facts import CLAUDE_DIRS, PORTABLE_SH, shell_words
-from operations.lifecycle import lifecycle_findings
-from operations.openclaude import DEFAULTS, managed_paths, read_target
-from operations.render import AWS_EXPORT_CONFIG, build_config, settings_tiers
-from operations.shellpath import path_fix, path_problem
-from operations.sources import installed_source, wanted_source
-
-# What the table needs beyond OpenClaudeHost, in one command. The AWS identity is the one the
-# proxy will sign with, resolved by the launcher's own helper (botocore, LiteLLM's Python) from
-# the user's settings over this shell's environment, without refreshing or writing anything.
-_PROBE_SCRIPT = r"""
-launcher=$1; alias=$2; python=$3; aws_script=$4
-printf 'claude\t%s\n' "$(find_tool claude @CLAUDE_DIRS@)"
-if [ -f "$launcher" ]; then bash -n "$launcher" 2>/dev/null; printf 'launcher_syntax\t%s\n' "$?"; fi
-for name in "$launcher" "$alias"; do
-  "$name" --help 2>/dev/null | grep -q '^Usage: openClaude'; printf 'runs\t%s\t%s\n' "$name" "$?"
-done
-if [ -x "$python" ] && [ -f "$aws_script" ]; then
-  printf 'aws_identity\t%s\n' "$("$python" "$aws_script" check "$5" "$6" "$7" 2>/dev/null | tr -d '\n')"
-fi
-true
-"""
-_PROBE_SCRIPT = PORTABLE_SH + _PROBE_SCRIPT.replace("@CLAUDE_DIRS@", shell_words(CLAUDE_DIRS))
-
-
-class VerifyProbe(FactBase):
-    """
-    What verify.py needs beyond the deploy's fact: ``claude`` on PATH, the launcher's syntax,
-    whether the launcher and its alias each run it (``--help``), and the AWS identity the proxy
-    would sign with (``files/openclaude_aws.py check``: no secret in it).
-
-    + launcher: absolute path of the launcher
-    + alias: absolute path of the launcher's alias
-    + aws: absolute paths of LiteLLM's Python, the AWS helper, the user's settings, the config
-      and the generated export config, in that order
-
-    **Example:**
-
-    .. code:: python
-
-        {"claude": "/usr/bin/claude", "launcher_syntax": "0",
-         "runs": {"/home/dev/.local/bin/openClaude": "0", "/home/dev/.local/bin/openclaude": "0"},
-         "aws_identity": {"ok": True, "summary": "profile dev, credentials from ...", "note": ""}}
-    """
-
-    def command(self, launcher: str, alias: str, aws=()) -> str:
-        quoted = " ".join(shlex.quote(arg) for arg in (launcher, alias, *aws))
-        return f"sh -c {shlex.quote(_PROBE_SCRIPT)} probe {quoted}"
-
-    @staticmethod
-    def default() -> dict:
-        return {}
-
-    def process(self, output) -> dict:
-        probe: dict = {"runs": {}}
-        for line in output:
-            field, _, rest = line.partition("\t")
-            if field == "runs":
-                name, _, status = rest.rpartition("\t")
-                probe["runs"][name] = status
-            elif field == "aws_identity":
-                try:
-                    probe["aws_identity"] = json.loads(rest)
-                except ValueError:
-                    probe["aws_identity"] = {"ok": False, "problem": "the AWS helper failed"}
-            else:
-                probe[field] = rest
-        return probe
 
 
 @dataclass(frozen=True)
@@ -100,7 +32,7 @@ class Check:
     fix: str = ""
 
 
-def _entry_text(entries: dict, path: str) -> str | None:
+def entry_text(entries: dict, path: str) -> str | None:
     entry = entries.get(path)
     if entry is None or entry.kind != "file" or entry.content is None:
         return None
@@ -289,43 +221,6 @@ def table(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-# Hosts whose table this run printed: pyinfra runs an operation's body once for change
-# detection (without -y, and with --dry) and again to execute; the table belongs once.
-_REPORTED: set = set()
-
-
-@operation()
-def checks_pass(checks: list):
-    """
-    Print this host's checks as a table, once; mark the host failed when any check failed, so
-    pyinfra exits non-zero. Runs no command and changes nothing: never counted as a change.
-
-    + checks: ``Check`` results
-
-    **Example:**
-
-    .. code:: python
-
-        checks_pass(name="openClaude checks", checks=[Check("claude on PATH", True)])
-    """
-    failed = [check.name for check in checks if not check.passed]
-    if host.name not in _REPORTED:
-        _REPORTED.add(host.name)
-        for line in table(checks).splitlines():
-            host.log(line, logger.info)
-        if failed:
-            host.log_styled("openClaude: failed: " + "; ".join(failed), fg="red",
-                            log_func=logger.error)
-    if failed:
-        # pyinfra's exit status is non-zero when a host failed; failing the operation instead
-        # would also stop the host ("No hosts remaining!") for a check that changed nothing.
-        state.failed_hosts.add(host._get_module())
-        host.noop(f"{len(failed)} of {len(checks)} checks failed")
-    else:
-        host.noop(f"all {len(checks)} checks passed")
-    yield from ()
-
-
 # Refusals users have met through the proxy, and what fixes each (FIELD-NOTES, README).
 KNOWN_REFUSALS = (
     ("long context beta is not yet available",
@@ -340,66 +235,6 @@ KNOWN_REFUSALS = (
     ("authentication_error", "your Claude sign-in expired: run openclaude, then /login"),
     ("No connected db", "the proxy key did not reach LiteLLM: re-run the deploy (launcher)"),
 )
-
-_LIVE_SCRIPT = r"""
-launcher=$1; usage=$2; shift 2
-# An empty working directory: no project's .claude/settings.json applies to the prompts.
-work=$(mktemp -d) && cd "$work" || exit 1
-"$launcher" --status >/dev/null 2>&1 || true
-started=$(date +%s)
-for model in "$@"; do
-  output=$(limited 180 "$launcher" -p "Reply with the single word OK." --model "$model" 2>&1 < /dev/null)
-  status=$?
-  printf 'prompt\t%s\t%s\t%s\n' "$model" "$status" "$(printf '%s' "$output" | tr '\t\n' '  ' | cut -c1-400)"
-done
-# What the proxy recorded meanwhile: the proof that each prompt reached its upstream.
-cat "$usage.1" "$usage" 2>/dev/null | awk -F '\t' -v since="$started" '$1 >= since { print "usage\t" $0 }'
-health=$("$launcher" --status 2>&1); printf 'health\t%s\t%s\n' "$?" "$(printf '%s' "$health" | tr '\t\n' '  ')"
-cd / && rm -rf "$work"
-"""
-_LIVE_SCRIPT = PORTABLE_SH + _LIVE_SCRIPT
-
-
-class LiveProbe(FactBase):
-    """
-    One tiny prompt per tier through the launcher (the user's own Claude Code login), then the
-    proxy's health. Starts the proxy if needed; only with ``--data live=true``.
-
-    + launcher: absolute path of the launcher
-    + usage_record: absolute path of the proxy's usage record
-    + models: the tier names to prompt
-
-    **Example:**
-
-    .. code:: python
-
-        {"prompts": {"claude-opus-4-6": ("0", "OK")}, "health": ("0", "proxy healthy ..."),
-         "usage": [{"group": "claude-opus-4-6", "upstream": "anthropic/claude-opus-4-6",
-                    "status": "200", ...}]}
-    """
-
-    def command(self, launcher: str, usage_record: str, models) -> str:
-        quoted = " ".join(shlex.quote(model) for model in models)
-        return (f"sh -c {shlex.quote(_LIVE_SCRIPT)} live {shlex.quote(launcher)} "
-                f"{shlex.quote(usage_record)} {quoted}")
-
-    @staticmethod
-    def default() -> dict:
-        return {"prompts": {}, "usage": []}
-
-    def process(self, output) -> dict:
-        live: dict = {"prompts": {}, "usage": []}
-        for line in output:
-            field, _, rest = line.partition("\t")
-            if field == "usage":
-                live["usage"].append(dict(zip(USAGE_FIELDS, rest.split("\t"))))
-            elif field == "prompt":
-                model, status, text = (rest.split("\t", 2) + ["", ""])[:3]
-                live["prompts"][model] = (status, text.strip())
-            elif field == "health":
-                status, _, text = rest.partition("\t")
-                live["health"] = (status, text.strip())
-        return live
 
 
 def known_fix(text: str) -> str:
@@ -439,52 +274,3 @@ def live_checks(data: DeployData, live: dict) -> list[Check]:
 def deployed_mode(launcher_text: str | None) -> str | None:
     match = re.search(r"^OPENCLAUDE_MODE='?(oauth|bedrock)'?$", launcher_text or "", re.MULTILINE)
     return match and match.group(1)
-
-
-@deploy("openClaude verify", data_defaults=DEFAULTS)
-def verify():
-    """The checks for this host: the mode it was deployed in unless ``verify_mode`` is set."""
-    try:
-        by_mode = {mode: load_data(host.data, mode) for mode in MODES}
-    except DataError as error:
-        checks_pass(name="openClaude checks", checks=[
-            Check("deploy data usable", False, str(error), "fix that --data or group_data value")])
-        return
-    paths = managed_paths(by_mode["oauth"].paths)
-    # One read serves either mode: the mode is known only once the launcher is read.
-    facts = read_target(paths, sorted({t.upstream_id for d in by_mode.values() for t in d.tiers}))
-    mode = host.data.get("verify_mode") or deployed_mode(
-        _entry_text(facts["entries"], paths["launcher"])) or "oauth"
-    data = by_mode[mode]
-    redeploy = "re-run " + ("deploy.py" if mode == "oauth" else "rollback.py")
-    launcher = f"{facts['home']}/{paths['launcher']}"
-    home = facts["home"]
-    aws = (f"{facts.get('tool_dir')}/litellm/bin/python", f"{home}/{paths['aws_script']}",
-           f"{home}/{paths['claude_settings']}", f"{home}/{paths['litellm_config']}",
-           f"{home}/{paths['config_dir']}/{AWS_EXPORT_CONFIG}")
-    probe = host.get_fact(VerifyProbe, launcher=launcher,
-                          alias=f"{home}/{paths['launcher_alias']}", aws=aws)
-    entries = facts["entries"]
-    checks = [
-        source_check(data, facts, redeploy),
-        routing_check(data, _entry_text(entries, paths["litellm_config"]), redeploy),
-        launcher_check(facts, probe, paths["launcher"], redeploy),
-        alias_check(facts, probe, paths, facts["home"], redeploy),
-        user_settings_check(facts, paths),
-        path_check(facts, paths),
-        settings_check(data, _entry_text(entries, paths["openclaude_settings"]),
-                       paths["openclaude_settings"], redeploy),
-        key_check(facts, paths["master_key_file"], redeploy),
-        claude_check(probe),
-        aws_check(probe, redeploy),
-        *lifecycle_checks(data, facts, date.today()),
-        context_check(data, _entry_text(entries, paths["openclaude_settings"]),
-                      facts.get("models")),
-    ]
-    if host.data.get("live"):
-        names = settings_tiers(data)
-        models = [names[tier.slot] for tier in data.tiers]
-        usage_record = f"{facts['home']}/{paths['usage_record']}"
-        checks += live_checks(data, host.get_fact(LiveProbe, launcher=launcher,
-                                                  usage_record=usage_record, models=models))
-    checks_pass(name=f"openClaude checks ({mode} mode)", checks=checks)

@@ -23,7 +23,7 @@ from pyinfra import host, logger, state
 from pyinfra.api import FunctionCommand, StringCommand
 from pyinfra.api.state import BaseStateCallback
 
-from operations.facts import redigest
+from operations.facts.host import redigest
 
 LOCK_DIR = ".openclaude.lock"
 

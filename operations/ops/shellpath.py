@@ -1,41 +1,15 @@
-"""Whether the launcher's directory is on the user's login-shell PATH, and the line that puts it
-there (a Mac's default PATH lacks ~/.local/bin, and so do many Linux desktops)."""
+"""The operation that says when the launcher's directory is not on the login shell's PATH."""
 
 from __future__ import annotations
-
-import shlex
 
 from pyinfra import host, logger, state
 from pyinfra.api import operation
 
-from operations.facts import OpenClaudeHost
+from operations.facts.host import OpenClaudeHost
+from operations.model.shellpath import path_fix, path_problem
 
 
-def path_line(shell: str | None, directory: str) -> str:
-    """The line for ``shell``'s login file that puts HOME/``directory`` first on PATH."""
-    if (shell or "").rsplit("/", 1)[-1] == "fish":
-        return f"fish_add_path $HOME/{directory}"
-    return f'export PATH="$HOME/{directory}:$PATH"'
-
-
-def path_fix(facts: dict, directory: str) -> str:
-    """The command that adds the line to the file the login shell reads, and what then."""
-    line = path_line(facts.get("shell"), directory)
-    profile = facts.get("profile") or ".profile"
-    return f"echo {shlex.quote(line)} >> ~/{profile}, then open a new terminal"
-
-
-def path_problem(facts: dict, directory: str) -> str | None:
-    """Why ``openclaude`` would not be found in a new terminal, or None."""
-    shell = facts.get("shell") or "/bin/sh"
-    if facts.get("on_path") == "no":
-        return f"~/{directory} is not on your login shell's PATH ({shell})"
-    if facts.get("on_path") == "unknown":
-        return f"your login shell ({shell} -l) did not tell its PATH within 10 s"
-    return None
-
-
-def warn_when_not_on_path(facts: dict, directory: str, command: str = "openclaude") -> None:
+def _warn_when_not_on_path(facts: dict, directory: str, command: str = "openclaude") -> None:
     """Say, with the line to add, when the launcher's directory is not on the login shell's
     PATH. Changes nothing: the user's shell files are theirs."""
     problem = path_problem(facts, directory)
@@ -73,7 +47,7 @@ def launcher_dir_on_path(directory: str, *, facts: dict, command: str = "opencla
     if state.is_executing:
         if not existed:
             facts = host.get_fact(OpenClaudeHost, on_path=directory)
-        warn_when_not_on_path(facts, directory, command)
+        _warn_when_not_on_path(facts, directory, command)
     host.noop(path_problem(facts, directory) or f"~/{directory} is on the login shell's PATH"
               if existed else f"~/{directory} checked once it exists")
     yield from ()  # a warning only: nothing to run on the target

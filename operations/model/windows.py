@@ -11,7 +11,7 @@ both versions then use that one value for every such name. The derived settings 
 from __future__ import annotations
 
 from files.openclaude_settings import MAX_CONTEXT_ENV
-from operations.data import DeployData
+from operations.model.data import DeployData
 
 LONG_CONTEXT_WINDOW = 1_000_000  # a Claude name with "[1m]", and 2.1.332's guess for an unknown name
 STANDARD_WINDOW = 200_000  # a Claude name without "[1m]"

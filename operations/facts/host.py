@@ -1,4 +1,4 @@
-"""Facts: what a target holds, read in as few round trips as possible."""
+"""The deploy's fact: everything a converged deploy compares against, in one command."""
 
 from __future__ import annotations
 
@@ -9,23 +9,7 @@ from dataclasses import dataclass
 
 from pyinfra.api import FactBase
 
-# Where installers put uv and claude, searched after PATH: a non-interactive SSH shell's PATH
-# often lacks them (Homebrew on Apple silicon and on Intel Macs, Claude Code's native installer,
-# uv's own installer). "~/" is the target user's home.
-UV_DIRS = ("~/.local/bin", "~/.cargo/bin", "/opt/homebrew/bin", "/usr/local/bin")
-CLAUDE_DIRS = ("~/.local/bin", "~/.claude/local", "/opt/homebrew/bin", "/usr/local/bin")
-
-
-def dirs_on_target(dirs, home: str) -> list[str]:
-    """``dirs`` as absolute paths under ``home``."""
-    return [f"{home}/{d[2:]}" if d.startswith("~/") else d for d in dirs]
-
-
-def shell_words(dirs) -> str:
-    """``dirs`` as words for a shell on the target (``~/`` becomes ``"$HOME"/``)."""
-    return " ".join(f'"$HOME"/{shlex.quote(d[2:])}' if d.startswith("~/") else shlex.quote(d)
-                    for d in dirs)
-
+from operations.model.layout import UV_DIRS, shell_words
 
 # Shell functions for target-side scripts, portable to macOS (no timeout(1) there).
 # find_tool NAME DIR...: NAME on PATH, else the first executable DIR/NAME.

@@ -7,7 +7,7 @@ import shlex
 from pyinfra import host
 from pyinfra.api import operation
 
-from operations.sources import installed_source, uv_install_args, wanted_source
+from operations.model.sources import installed_source, uv_install_args, wanted_source
 
 UV_HOME_DIR = ".local/share/openclaude/uv"
 _MAC_INSTALL_UV = (
@@ -16,18 +16,9 @@ _MAC_INSTALL_UV = (
 )
 
 
-def uv_path(facts: dict) -> str:
+def _uv_path(facts: dict) -> str:
     """uv as found by the fact, else where ``uv_installed`` puts it."""
     return facts.get("uv") or f"{facts['home']}/.local/bin/uv"
-
-
-def tool_dirs(facts: dict) -> tuple[str, str]:
-    """uv's tool and executable directories, with uv's defaults when uv was just installed."""
-    home = facts["home"]
-    return (
-        facts.get("tool_dir") or f"{home}/.local/share/uv/tools",
-        facts.get("bin_dir") or f"{home}/.local/bin",
-    )
 
 
 @operation()
@@ -109,7 +100,7 @@ def litellm_installed(requirement: str, *, facts: dict):
     if installed == wanted_source(requirement):
         host.noop(f"LiteLLM is installed from {requirement}")
         return
-    uv = shlex.quote(uv_path(facts))
+    uv = shlex.quote(_uv_path(facts))
     wanted = " ".join(shlex.quote(arg) for arg in uv_install_args(requirement))
     staging = (
         # Staging trees of killed runs (an EXIT trap does not run on SIGKILL), after an hour.

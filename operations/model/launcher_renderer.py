@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "files" / "openClaude"
+TEMPLATE = Path(__file__).resolve().parents[2] / "files" / "openClaude"
 MARKER = "# @OPENCLAUDE_VALUES@"
 
 LAUNCHER_VARIABLES = (

@@ -1,0 +1,1 @@
+"""The openClaude deploys: ``openclaude`` (deploy.py, rollback.py) and ``verify`` (verify.py)."""

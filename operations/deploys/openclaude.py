@@ -1,0 +1,214 @@
+"""The openClaude deploy: the plan's tasks as pyinfra operations, for either mode.
+
+``deploy.py`` calls it with ``mode="oauth"`` (opus and sonnet through Anthropic with the Claude
+plan's OAuth token, haiku on Bedrock); ``rollback.py`` with ``mode="bedrock"`` (all three on
+Bedrock). A team with its own pyinfra code can import ``openclaude`` the same way.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import runpy
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import deploy
+
+from files.openclaude_settings import derive_file_text
+from operations.facts.host import OpenClaudeHost
+from operations.model.data import DataError, DeployData, load_data
+from operations.model.inputs import input_problems, input_warnings, region_warnings
+from operations.model.launcher_renderer import render_launcher
+from operations.model.layout import PLACED, managed_paths, tool_dirs, written_dirs
+from operations.model.render import config_text, launcher_values, settings_tiers
+from operations.ops.homefiles import directory, master_key, placed_file, symlink
+from operations.ops.inputs import inputs_usable, model_ids_current
+from operations.ops.runlock import lock_changes, registered_operations
+from operations.ops.shellpath import launcher_dir_on_path
+from operations.ops.tools import litellm_installed, uv_installed
+
+REPO = Path(__file__).resolve().parents[2]
+FILES = REPO / "files"
+DEFAULTS = {
+    key: value
+    for key, value in runpy.run_path(str(REPO / "group_data" / "all.py")).items()
+    if not key.startswith("__")
+}
+MODE_TITLES = {"oauth": "mixed OAuth/Bedrock", "bedrock": "all-Bedrock"}
+
+
+def read_target(paths: dict, model_ids=()) -> dict:
+    """One round trip: the OpenClaudeHost fact for everything the deploy compares."""
+    return host.get_fact(
+        OpenClaudeHost,
+        content=[
+            paths["litellm_config"],
+            *(paths[entry.role] for entry in PLACED),
+            paths["launcher"],
+            paths["claude_settings"],
+            paths["openclaude_settings"],
+        ],
+        described=[*written_dirs(paths), paths["launcher_alias"]],
+        keys=[paths["master_key_file"]],
+        model_ids=model_ids,
+        same_files=[(paths["launcher_alias"], paths["launcher"])],
+        on_path=paths["bin_dir"],
+    )
+
+
+@deploy("openClaude", data_defaults=DEFAULTS)
+def openclaude(mode: str = "oauth"):
+    """Converge this host on openClaude in ``mode``: "oauth" (deploy.py) or "bedrock" (rollback.py)."""
+    try:
+        data = load_data(host.data, mode)
+    except DataError as error:
+        inputs_usable(name="Check the deploy data", problems=[f"deploy data: {error}"])
+        return
+    target = _Target(data, read_target(managed_paths(data.paths)))
+    if not _inputs_usable(target):
+        return
+    unlocked = registered_operations()
+
+    # Task 1: LiteLLM from the chosen source, as a uv tool.
+    _litellm(target)
+    # Task 2: the routing config, with a per-machine master key referenced from the environment,
+    # and the modules LiteLLM loads and scripts the launcher runs, all beside it.
+    _routing_config(target)
+    _files_beside_config(target)
+    # Tasks 3 and 4: the launcher (it runs the settings transform placed above at every launch)
+    # and the settings derived from the user's.
+    _launcher(target)
+    _derived_settings(target)
+
+    # Whatever this run changes, it changes holding the home's lock (checks what it read).
+    lock_changes(target.home, target.facts, mode=mode, wait=data.lock_wait, since=unlocked)
+
+
+class _Target:
+    """One host's data, the fact read from it, and its managed paths (home-relative and absolute)."""
+
+    def __init__(self, data: DeployData, facts: dict):
+        self.data, self.facts = data, facts
+        self.paths = managed_paths(data.paths)
+        self.home, self.entries = facts["home"], facts["entries"]
+
+    def at_home(self, key: str) -> str:
+        return f"{self.home}/{self.paths[key]}"
+
+    def entry(self, key: str):
+        return self.entries[self.paths[key]]
+
+
+def _inputs_usable(target: _Target) -> bool:
+    data, paths = target.data, target.paths
+    problems = input_problems(data, target.facts)
+    inputs_usable(
+        name=f"Check inputs for the {MODE_TITLES[data.mode]} state",
+        problems=problems,
+        warnings=input_warnings(data) + region_warnings(
+            data, target.entry("claude_settings"), paths["claude_settings"]),
+    )
+    return not problems
+
+
+def _litellm(target: _Target) -> None:
+    data = target.data
+    uv_installed(name="uv is available", requirement=data.uv_requirement, facts=target.facts)
+    litellm_installed(
+        name=f"LiteLLM is installed from {data.litellm_requirement}",
+        requirement=data.litellm_requirement,
+        facts=target.facts,
+    )
+
+
+def _routing_config(target: _Target) -> None:
+    data, paths = target.data, target.paths
+    directory(
+        name=f"~/{paths['config_dir']} exists and is private",
+        path=target.at_home("config_dir"),
+        current=target.entry("config_dir"),
+        mode=0o700,
+    )
+    master_key(
+        name="A per-machine master key for the proxy",
+        path=target.at_home("master_key_file"),
+        current=target.entry("master_key_file"),
+    )
+    config = config_text(data)
+    placed_file(
+        name=f"LiteLLM routes the tiers ({MODE_TITLES[data.mode]})",
+        path=target.at_home("litellm_config"),
+        content=config,
+        current=target.entry("litellm_config"),
+        backups_kept=data.backups_kept,
+    )
+    model_ids_current(
+        name="Model ids are in LiteLLM's model map and not retiring",
+        model_ids=sorted({tier.upstream_id for tier in data.tiers}),
+        config_changes=target.entry("litellm_config").content != config.encode("utf-8"),
+        data=data,
+    )
+
+
+def _files_beside_config(target: _Target) -> None:
+    for entry in PLACED:
+        placed_file(
+            name=f"The {entry.about} beside the config",
+            path=target.at_home(entry.role),
+            content=(FILES / entry.name).read_text(),
+            current=target.entry(entry.role),
+            backups_kept=target.data.backups_kept,
+        )
+
+
+def _launcher(target: _Target) -> None:
+    data, paths = target.data, target.paths
+    directory(name=f"~/{paths['bin_dir']} exists", path=target.at_home("bin_dir"),
+              current=target.entry("bin_dir"))
+    tool_dir, bin_dir = tool_dirs(target.facts)
+    placed_file(
+        name=f"The openClaude launcher ({data.mode} mode)",
+        path=target.at_home("launcher"),
+        content=render_launcher(launcher_values(data, target.home, tool_dir, bin_dir)),
+        current=target.entry("launcher"),
+        mode=0o755,
+        backups_kept=data.backups_kept,
+    )
+    symlink(
+        name=f"~/{paths['launcher_alias']} points at the launcher",
+        path=target.at_home("launcher_alias"),
+        target=posixpath.relpath(paths["launcher"], posixpath.dirname(paths["launcher_alias"])),
+        current=target.entry("launcher_alias"),
+        same_file=(paths["launcher_alias"], paths["launcher"]) in target.facts["same_files"],
+        backups_kept=data.backups_kept,
+    )
+    launcher_dir_on_path(
+        name=f"~/{paths['bin_dir']} is on the login shell's PATH",
+        directory=paths["bin_dir"],
+        facts=target.facts,
+        command=posixpath.basename(paths["launcher_alias"]),
+    )
+
+
+def _derived_settings(target: _Target) -> None:
+    data, paths = target.data, target.paths
+    directory(
+        name=f"~/{paths['openclaude_dir']} exists",
+        path=target.at_home("openclaude_dir"),
+        current=target.entry("openclaude_dir"),
+        mode=0o700 if target.entry("openclaude_dir").kind == "missing" else None,
+    )
+    source = target.entry("claude_settings").content
+    placed_file(
+        name=f"~/{paths['openclaude_settings']} derived from ~/{paths['claude_settings']}",
+        path=target.at_home("openclaude_settings"),
+        content=derive_file_text(
+            source.decode("utf-8") if source is not None else None,
+            f"~/{paths['claude_settings']}",
+            settings_tiers(data),
+            data.mode,
+        ),
+        current=target.entry("openclaude_settings"),
+        show_diff=False,
+        backups_kept=data.backups_kept,
+    )

@@ -1,0 +1,82 @@
+"""The verify deploy: read-only checks of a host's openClaude state, a table per host."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyinfra import host
+from pyinfra.api import deploy
+
+from operations.deploys.openclaude import DEFAULTS, read_target
+from operations.facts.probes import LiveProbe, VerifyProbe
+from operations.model.data import MODES, DataError, load_data
+from operations.model.layout import managed_paths
+from operations.model.render import settings_tiers
+from operations.model.verify_checks import (
+    Check,
+    alias_check,
+    aws_check,
+    claude_check,
+    context_check,
+    deployed_mode,
+    entry_text,
+    key_check,
+    launcher_check,
+    lifecycle_checks,
+    live_checks,
+    path_check,
+    routing_check,
+    settings_check,
+    source_check,
+    user_settings_check,
+)
+from operations.ops.report import checks_pass
+
+
+@deploy("openClaude verify", data_defaults=DEFAULTS)
+def verify():
+    """The checks for this host: the mode it was deployed in unless ``verify_mode`` is set."""
+    try:
+        by_mode = {mode: load_data(host.data, mode) for mode in MODES}
+    except DataError as error:
+        checks_pass(name="openClaude checks", checks=[
+            Check("deploy data usable", False, str(error), "fix that --data or group_data value")])
+        return
+    paths = managed_paths(by_mode["oauth"].paths)
+    # One read serves either mode: the mode is known only once the launcher is read.
+    facts = read_target(paths, sorted({t.upstream_id for d in by_mode.values() for t in d.tiers}))
+    mode = host.data.get("verify_mode") or deployed_mode(
+        entry_text(facts["entries"], paths["launcher"])) or "oauth"
+    data = by_mode[mode]
+    redeploy = "re-run " + ("deploy.py" if mode == "oauth" else "rollback.py")
+    launcher = f"{facts['home']}/{paths['launcher']}"
+    home = facts["home"]
+    aws = (f"{facts.get('tool_dir')}/litellm/bin/python", f"{home}/{paths['aws_script']}",
+           f"{home}/{paths['claude_settings']}", f"{home}/{paths['litellm_config']}",
+           f"{home}/{paths['aws_export_config']}")
+    probe = host.get_fact(VerifyProbe, launcher=launcher,
+                          alias=f"{home}/{paths['launcher_alias']}", aws=aws)
+    entries = facts["entries"]
+    checks = [
+        source_check(data, facts, redeploy),
+        routing_check(data, entry_text(entries, paths["litellm_config"]), redeploy),
+        launcher_check(facts, probe, paths["launcher"], redeploy),
+        alias_check(facts, probe, paths, facts["home"], redeploy),
+        user_settings_check(facts, paths),
+        path_check(facts, paths),
+        settings_check(data, entry_text(entries, paths["openclaude_settings"]),
+                       paths["openclaude_settings"], redeploy),
+        key_check(facts, paths["master_key_file"], redeploy),
+        claude_check(probe),
+        aws_check(probe, redeploy),
+        *lifecycle_checks(data, facts, date.today()),
+        context_check(data, entry_text(entries, paths["openclaude_settings"]),
+                      facts.get("models")),
+    ]
+    if host.data.get("live"):
+        names = settings_tiers(data)
+        models = [names[tier.slot] for tier in data.tiers]
+        usage_record = f"{facts['home']}/{paths['usage_record']}"
+        checks += live_checks(data, host.get_fact(LiveProbe, launcher=launcher,
+                                                  usage_record=usage_record, models=models))
+    checks_pass(name=f"openClaude checks ({mode} mode)", checks=checks)

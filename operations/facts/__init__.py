@@ -1,0 +1,1 @@
+"""Facts: what a target holds, each read in one command (one SSH round trip)."""

@@ -1,0 +1,99 @@
+"""Where everything is on a target: the files beside the config, in one table, and the paths the
+deploy manages, by role. Every other name of a file beside the config derives from this table."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass
+
+# Where installers put uv and claude, searched after PATH: a non-interactive SSH shell's PATH
+# often lacks them (Homebrew on Apple silicon and on Intel Macs, Claude Code's native installer,
+# uv's own installer). "~/" is the target user's home.
+UV_DIRS = ("~/.local/bin", "~/.cargo/bin", "/opt/homebrew/bin", "/usr/local/bin")
+CLAUDE_DIRS = ("~/.local/bin", "~/.claude/local", "/opt/homebrew/bin", "/usr/local/bin")
+
+
+@dataclass(frozen=True)
+class BesideConfig:
+    """A file in the LiteLLM config's directory."""
+
+    role: str  # its key among the managed paths
+    name: str  # its file name
+    about: str  # what it is, as the deploy's output and the docs name it
+    placed: bool = True  # placed by the deploy from files/<name>; else written at run time
+    launcher: str | None = None  # the launcher variable that holds its absolute path
+
+    @property
+    def module(self) -> str:
+        """The name LiteLLM's config loads a placed Python file by."""
+        return self.name.removesuffix(".py")
+
+
+BESIDE_CONFIG = (
+    BesideConfig("callbacks", "openclaude_callbacks.py", "output-limit and usage callbacks"),
+    BesideConfig("usage_script", "openclaude_usage.py", "usage record reader (openclaude --usage)",
+                 launcher="USAGE_SCRIPT"),
+    BesideConfig("count_tokens", "openclaude_count_tokens.py", "token-counting route"),
+    BesideConfig("bedrock_fields", "openclaude_bedrock_fields.py",
+                 "Bedrock Claude request-fields rule"),
+    BesideConfig("settings_script", "openclaude_settings.py", "settings transform",
+                 launcher="SETTINGS_SCRIPT"),
+    BesideConfig("aws_script", "openclaude_aws.py", "AWS identity helper", launcher="AWS_SCRIPT"),
+    # Written by the proxy's callback, read by the launcher's --usage.
+    BesideConfig("usage_record", "usage.tsv", "usage record", placed=False,
+                 launcher="USAGE_RECORD"),
+    # Written by the launcher when the settings use awsCredentialExport.
+    BesideConfig("aws_export_config", "openclaude-aws-config", "AWS config for awsCredentialExport",
+                 placed=False, launcher="AWS_EXPORT_CONFIG"),
+)
+BY_ROLE = {entry.role: entry for entry in BESIDE_CONFIG}
+PLACED = tuple(entry for entry in BESIDE_CONFIG if entry.placed)
+
+
+def managed_paths(paths: dict) -> dict:
+    """Home-relative paths the deploy reads and writes, by role: the data's ``paths`` and the
+    files beside the config."""
+    config_dir = posixpath.dirname(paths["litellm_config"])
+    return {
+        "config_dir": config_dir,
+        **{entry.role: f"{config_dir}/{entry.name}" for entry in BESIDE_CONFIG},
+        "bin_dir": posixpath.dirname(paths["launcher"]),
+        "openclaude_settings": f"{paths['openclaude_dir']}/settings.json",
+        **paths,
+    }
+
+
+def written_dirs(paths: dict) -> list[str]:
+    """The directories the deploy writes into and their ancestors under HOME, outermost first."""
+    found: list[str] = []
+    for directory in (
+        posixpath.dirname(paths["litellm_config"]),
+        posixpath.dirname(paths["launcher"]),
+        paths["openclaude_dir"],
+    ):
+        parts = directory.split("/")
+        for end in range(1, len(parts) + 1):
+            if "/".join(parts[:end]) not in found:
+                found.append("/".join(parts[:end]))
+    return found
+
+
+def tool_dirs(facts: dict) -> tuple[str, str]:
+    """uv's tool and executable directories, with uv's defaults when uv was just installed."""
+    home = facts["home"]
+    return (
+        facts.get("tool_dir") or f"{home}/.local/share/uv/tools",
+        facts.get("bin_dir") or f"{home}/.local/bin",
+    )
+
+
+def dirs_on_target(dirs, home: str) -> list[str]:
+    """``dirs`` as absolute paths under ``home``."""
+    return [f"{home}/{d[2:]}" if d.startswith("~/") else d for d in dirs]
+
+
+def shell_words(dirs) -> str:
+    """``dirs`` as words for a shell on the target (``~/`` becomes ``"$HOME"/``)."""
+    return " ".join(f'"$HOME"/{shlex.quote(d[2:])}' if d.startswith("~/") else shlex.quote(d)
+                    for d in dirs)
