@@ -1,4 +1,4 @@
-"""LiteLLM callback placed beside ``~/.litellm/config.yaml`` by the openClaude deploy: only what
+"""LiteLLM callback placed beside the LiteLLM config by the openClaude deploy: only what
 AWS documents for Claude on Bedrock reaches it.
 
 Claude Code writes its requests for Anthropic's API; LiteLLM passes ``thinking`` and
@@ -12,12 +12,14 @@ Bedrock, only the listed keys of each listed field and only the listed betas.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
 from litellm.integrations.custom_logger import CustomLogger
 
-CONFIG = Path(__file__).with_name("config.yaml")
+# The launcher starts the proxy with the config's path (files/openClaude): it may have any name.
+CONFIG = Path(os.environ["OPENCLAUDE_LITELLM_CONFIG"])
 BETA_HEADER = "anthropic-beta"
 
 

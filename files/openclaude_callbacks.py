@@ -1,4 +1,4 @@
-"""LiteLLM callbacks placed beside ``~/.litellm/config.yaml`` by the openClaude deploy.
+"""LiteLLM callbacks placed beside the LiteLLM config by the openClaude deploy.
 
 ``usage_record`` writes where every request went (see ``UsageRecord``). ``output_limit``: Claude Code asks for 32000 output tokens on the haiku slot; Bedrock rejects any request above
 the model's limit, and ``max_tokens`` in a deployment does not lower the client's value. This
@@ -9,6 +9,7 @@ from the config beside this file; other tiers keep the client's value.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,8 @@ import yaml
 from litellm._logging import verbose_proxy_logger
 from litellm.integrations.custom_logger import CustomLogger
 
-CONFIG = Path(__file__).with_name("config.yaml")
+# The launcher starts the proxy with the config's path (files/openClaude): it may have any name.
+CONFIG = Path(os.environ["OPENCLAUDE_LITELLM_CONFIG"])
 
 
 def output_limits(config: dict) -> dict:
@@ -64,7 +66,7 @@ def _sibling(name: str):
 
 usage = _sibling("openclaude_usage")
 bedrock_fields = _sibling("openclaude_bedrock_fields")
-USAGE_FILE = str(CONFIG.with_name("usage.tsv"))
+USAGE_FILE = os.environ["OPENCLAUDE_USAGE_RECORD"]
 # Why a subscription tier may fall back to Bedrock; any other 401 (an expired or revoked token)
 # must reach Claude Code, which refreshes its token or asks for /login.
 FALLBACK_REASONS = ("rate_limit", "overloaded", "server_error", "oauth_refused")

@@ -1,4 +1,4 @@
-"""LiteLLM callback placed beside ``~/.litellm/config.yaml`` by the openClaude deploy: answers
+"""LiteLLM callback placed beside the LiteLLM config by the openClaude deploy: answers
 ``POST /v1/messages/count_tokens`` (Claude Code's ``/context``) on every tier.
 
 LiteLLM's own route counts with the deployment's API key (none in the OAuth state: 401 "No
@@ -17,6 +17,7 @@ The proxy key is checked as on every LiteLLM route (``user_api_key_auth``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -28,7 +29,8 @@ from litellm.llms.anthropic.count_tokens.handler import AnthropicCountTokensHand
 from litellm.proxy._types import TokenCountRequest
 from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
 
-CONFIG = Path(__file__).with_name("config.yaml")
+# The launcher starts the proxy with the config's path (files/openClaude): it may have any name.
+CONFIG = Path(os.environ["OPENCLAUDE_LITELLM_CONFIG"])
 ROUTE = "/v1/messages/count_tokens"
 OAUTH_TOKEN_PREFIX = "Bearer sk-ant-oat"
 

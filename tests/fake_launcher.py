@@ -8,12 +8,13 @@ import os
 import sys
 from pathlib import Path
 
-from tests.support.processes import free_port
+from files.openclaude_settings import DISPLACING_ENV
+from operations.model.layout import BESIDE_CONFIG
 from tests.standins.bedrock import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+from tests.support.processes import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FAKES = REPO / "tests" / "fakes"
-SETTINGS_SCRIPT = REPO / "files" / "openclaude_settings.py"
 TIERS = {
     "model": "claude-opus-4-6[1m]",
     "opus": "claude-opus-4-6[1m]",
@@ -43,7 +44,6 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         "OPENCLAUDE_MODE": "oauth",
         "LITELLM_BIN": str(FAKES / "litellm"),
         "LAUNCHER_PYTHON": sys.executable,
-        "SETTINGS_SCRIPT": str(SETTINGS_SCRIPT),
         "SETTINGS_TIERS": json.dumps(TIERS),
         "CLAUDE_SETTINGS": str(home / ".claude" / "settings.json"),
         "OPENCLAUDE_DIR": str(home / ".openClaude"),
@@ -55,6 +55,11 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         "HEALTH_TIMEOUT": str(health_timeout),
         "CLAUDE_BIN": str(FAKES / "claude"),
         "CLAUDE_DIRS": str(home / ".local" / "bin"),
+        "DISPLACING_ENV": " ".join(DISPLACING_ENV),
+        # The scripts from files/ where they are; what the launcher and proxy write, beside the config.
+        **{entry.launcher: str(REPO / "files" / entry.name if entry.placed
+                               else home / ".litellm" / entry.name)
+           for entry in BESIDE_CONFIG if entry.launcher},
     }
     env = {
         # The fakes' `env python3` finds this interpreter first (a pyenv shim adds ~0.1 s).

@@ -444,14 +444,28 @@ def module_beside_config(directory: Path, name: str, siblings=()):
 
 
 @pytest.fixture
-def bedrock_fields(tmp_path, monkeypatch):
+def config_name() -> str:
+    """The LiteLLM config's file name (the data's ``litellm_config``)."""
+    return "config.yaml"
+
+
+def config_beside(directory: Path, name: str, text: str, monkeypatch) -> None:
+    """Write the config as ``name`` and tell the modules where it and the usage record are, as
+    the launcher tells the proxy."""
+    (directory / name).write_text(text)
+    monkeypatch.setenv("OPENCLAUDE_LITELLM_CONFIG", str(directory / name))
+    monkeypatch.setenv("OPENCLAUDE_USAGE_RECORD", str(directory / "usage.tsv"))
+
+
+@pytest.fixture
+def bedrock_fields(tmp_path, monkeypatch, config_name):
     """files/openclaude_bedrock_fields.py beside an all-Bedrock config, LiteLLM's base class faked."""
     fake = types.ModuleType("litellm.integrations.custom_logger")
     fake.CustomLogger = type("CustomLogger", (), {"__init__": lambda self: None})
     for name in ("litellm", "litellm.integrations"):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, "litellm.integrations.custom_logger", fake)
-    (tmp_path / "config.yaml").write_text(config_text(data("bedrock")))
+    config_beside(tmp_path, config_name, config_text(data("bedrock")), monkeypatch)
     return module_beside_config(tmp_path, "openclaude_bedrock_fields")
 
 
@@ -483,7 +497,7 @@ def test_only_documented_fields_and_betas_reach_bedrock_claude(bedrock_fields):
 # end-to-end test runs it inside the real proxy).
 
 @pytest.fixture
-def callbacks(tmp_path, monkeypatch):
+def callbacks(tmp_path, monkeypatch, config_name):
     module_name = "litellm.integrations.custom_logger"
     fake = types.ModuleType(module_name)
     fake.CustomLogger = type("CustomLogger", (), {"__init__": lambda self: None})
@@ -493,7 +507,7 @@ def callbacks(tmp_path, monkeypatch):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, module_name, fake)
     monkeypatch.setitem(sys.modules, "litellm._logging", logging_module)
-    (tmp_path / "config.yaml").write_text(config_text(data()))
+    config_beside(tmp_path, config_name, config_text(data()), monkeypatch)
     return module_beside_config(tmp_path, "openclaude_callbacks",
                                 siblings=("openclaude_usage.py", "openclaude_bedrock_fields.py"))
 
@@ -515,6 +529,15 @@ def test_callback_reads_limits_from_the_config_beside_it_and_lowers_only_that_ti
     opus = asyncio.run(callbacks.output_limit.async_pre_call_hook(
         None, None, {"model": "claude-opus-4-6", "max_tokens": 64000}, "anthropic_messages"))
     assert haiku["max_tokens"] == 8000 and opus["max_tokens"] == 64000
+
+
+@pytest.mark.parametrize("config_name", ["routing.yaml"])
+def test_modules_beside_the_config_read_the_config_the_launcher_names(callbacks, tmp_path):
+    """--data litellm_config=.litellm/routing.yaml: no module looks for config.yaml."""
+    assert not (tmp_path / "config.yaml").exists()
+    assert callbacks.CONFIG == callbacks.bedrock_fields.CONFIG == tmp_path / "routing.yaml"
+    assert callbacks.output_limit.limits == {"qwen-3-coder": 8000}
+    assert callbacks.USAGE_FILE == str(tmp_path / "usage.tsv")
 
 
 def test_backups_beyond_the_newest_are_chosen_by_time_then_same_second_number():

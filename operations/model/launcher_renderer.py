@@ -2,13 +2,16 @@
 
 The launcher is a bash template holding one line ``# @OPENCLAUDE_VALUES@``; rendering
 replaces that line with shell assignments, one per variable in ``LAUNCHER_VARIABLES``
-order, each value quoted with ``shlex.quote`` so any path or JSON survives the shell.
+order, each value quoted with ``shlex.quote`` so any path or JSON survives the shell, then
+``LAUNCHER_VARIABLES`` itself, the names the launcher checks.
 """
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
+
+from operations.model.layout import BESIDE_CONFIG
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "files" / "openClaude"
 MARKER = "# @OPENCLAUDE_VALUES@"
@@ -17,7 +20,6 @@ LAUNCHER_VARIABLES = (
     "OPENCLAUDE_MODE",
     "LITELLM_BIN",
     "LAUNCHER_PYTHON",
-    "SETTINGS_SCRIPT",
     "SETTINGS_TIERS",
     "CLAUDE_SETTINGS",
     "OPENCLAUDE_DIR",
@@ -29,6 +31,10 @@ LAUNCHER_VARIABLES = (
     "HEALTH_TIMEOUT",
     "CLAUDE_BIN",
     "CLAUDE_DIRS",
+    # The credentials set aside in the OAuth state (files/openclaude_settings.py's DISPLACING_ENV).
+    "DISPLACING_ENV",
+    # The files beside the config the launcher runs or reads, from the one table of them.
+    *(entry.launcher for entry in BESIDE_CONFIG if entry.launcher),
 )
 
 
@@ -50,7 +56,9 @@ def values_block(values: dict[str, str]) -> str:
             )
         if "\0" in values[name]:
             raise ValueError(f"launcher variable {name} contains a NUL byte")
-    return "".join(f"{name}={shlex.quote(values[name])}\n" for name in LAUNCHER_VARIABLES)
+    assignments = [f"{name}={shlex.quote(values[name])}\n" for name in LAUNCHER_VARIABLES]
+    # The launcher checks each of these is assigned without writing their names again.
+    return "".join(assignments) + f"LAUNCHER_VARIABLES={shlex.quote(' '.join(LAUNCHER_VARIABLES))}\n"
 
 
 def render_launcher(values: dict[str, str]) -> str:

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from files.openclaude_settings import DISPLACING_ENV
 from operations.model.data import ANTHROPIC_HOSTS, LOOPBACK_HOSTS, DeployData, Tier
-from operations.model.layout import BY_ROLE, CLAUDE_DIRS, dirs_on_target, managed_paths
+from operations.model.layout import BESIDE_CONFIG, BY_ROLE, CLAUDE_DIRS, dirs_on_target, managed_paths
 from operations.model.windows import max_context_tokens
 
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
@@ -145,17 +146,15 @@ def settings_tiers(data: DeployData) -> dict:
 
 def launcher_values(data: DeployData, home: str, tool_dir: str, bin_dir: str) -> dict:
     """The launcher's rendered variables, as absolute paths on the target."""
-    config_path = f"{home}/{data.paths['litellm_config']}"
     paths = managed_paths(data.paths)
     return {
         "OPENCLAUDE_MODE": data.mode,
         "LITELLM_BIN": f"{bin_dir}/litellm",
         "LAUNCHER_PYTHON": f"{tool_dir}/litellm/bin/python",
-        "SETTINGS_SCRIPT": f"{home}/{paths['settings_script']}",
         "SETTINGS_TIERS": json.dumps(settings_tiers(data), sort_keys=True),
         "CLAUDE_SETTINGS": f"{home}/{data.paths['claude_settings']}",
         "OPENCLAUDE_DIR": f"{home}/{data.paths['openclaude_dir']}",
-        "LITELLM_CONFIG": config_path,
+        "LITELLM_CONFIG": f"{home}/{paths['litellm_config']}",
         "LITELLM_PORT": str(data.port),
         "MASTER_KEY_FILE": f"{home}/{data.paths['master_key_file']}",
         "PROXY_LOG": f"{home}/{data.paths['proxy_log']}",
@@ -164,4 +163,6 @@ def launcher_values(data: DeployData, home: str, tool_dir: str, bin_dir: str) ->
         "CLAUDE_BIN": "claude",
         # Searched when claude is not on PATH (a non-interactive SSH shell's, say).
         "CLAUDE_DIRS": ":".join(dirs_on_target(CLAUDE_DIRS, home)),
+        "DISPLACING_ENV": " ".join(DISPLACING_ENV),
+        **{entry.launcher: f"{home}/{paths[entry.role]}" for entry in BESIDE_CONFIG if entry.launcher},
     }
