@@ -92,11 +92,12 @@ class _Target:
         self.paths = managed_paths(data.paths)
         self.home, self.entries = facts["home"], facts["entries"]
 
-    def at_home(self, key: str) -> str:
-        return f"{self.home}/{self.paths[key]}"
-
     def entry(self, key: str):
         return self.entries[self.paths[key]]
+
+    def where(self, key: str) -> dict:
+        """An operation's ``path`` (absolute) and ``current`` (the fact's ``Entry``) for ``key``."""
+        return {"path": f"{self.home}/{self.paths[key]}", "current": self.entry(key)}
 
 
 def _inputs_usable(target: _Target) -> bool:
@@ -123,23 +124,14 @@ def _litellm(target: _Target) -> None:
 
 def _routing_config(target: _Target) -> None:
     data, paths = target.data, target.paths
-    directory(
-        name=f"~/{paths['config_dir']} exists and is private",
-        path=target.at_home("config_dir"),
-        current=target.entry("config_dir"),
-        mode=0o700,
-    )
-    master_key(
-        name="A per-machine master key for the proxy",
-        path=target.at_home("master_key_file"),
-        current=target.entry("master_key_file"),
-    )
+    directory(name=f"~/{paths['config_dir']} exists and is private", **target.where("config_dir"),
+              mode=0o700)
+    master_key(name="A per-machine master key for the proxy", **target.where("master_key_file"))
     config = config_text(data)
     placed_file(
         name=f"LiteLLM routes the tiers ({MODE_TITLES[data.mode]})",
-        path=target.at_home("litellm_config"),
+        **target.where("litellm_config"),
         content=config,
-        current=target.entry("litellm_config"),
         backups_kept=data.backups_kept,
     )
     model_ids_current(
@@ -154,31 +146,27 @@ def _files_beside_config(target: _Target) -> None:
     for entry in PLACED:
         placed_file(
             name=f"The {entry.about} beside the config",
-            path=target.at_home(entry.role),
+            **target.where(entry.role),
             content=(FILES / entry.name).read_text(),
-            current=target.entry(entry.role),
             backups_kept=target.data.backups_kept,
         )
 
 
 def _launcher(target: _Target) -> None:
     data, paths = target.data, target.paths
-    directory(name=f"~/{paths['bin_dir']} exists", path=target.at_home("bin_dir"),
-              current=target.entry("bin_dir"))
+    directory(name=f"~/{paths['bin_dir']} exists", **target.where("bin_dir"))
     tool_dir, bin_dir = tool_dirs(target.facts)
     placed_file(
         name=f"The openClaude launcher ({data.mode} mode)",
-        path=target.at_home("launcher"),
+        **target.where("launcher"),
         content=render_launcher(launcher_values(data, target.home, tool_dir, bin_dir)),
-        current=target.entry("launcher"),
         mode=0o755,
         backups_kept=data.backups_kept,
     )
     symlink(
         name=f"~/{paths['launcher_alias']} points at the launcher",
-        path=target.at_home("launcher_alias"),
+        **target.where("launcher_alias"),
         target=posixpath.relpath(paths["launcher"], posixpath.dirname(paths["launcher_alias"])),
-        current=target.entry("launcher_alias"),
         same_file=(paths["launcher_alias"], paths["launcher"]) in target.facts["same_files"],
         backups_kept=data.backups_kept,
     )
@@ -194,21 +182,19 @@ def _derived_settings(target: _Target) -> None:
     data, paths = target.data, target.paths
     directory(
         name=f"~/{paths['openclaude_dir']} exists",
-        path=target.at_home("openclaude_dir"),
-        current=target.entry("openclaude_dir"),
+        **target.where("openclaude_dir"),
         mode=0o700 if target.entry("openclaude_dir").kind == "missing" else None,
     )
     source = target.entry("claude_settings").content
     placed_file(
         name=f"~/{paths['openclaude_settings']} derived from ~/{paths['claude_settings']}",
-        path=target.at_home("openclaude_settings"),
+        **target.where("openclaude_settings"),
         content=derive_file_text(
             source.decode("utf-8") if source is not None else None,
             f"~/{paths['claude_settings']}",
             settings_tiers(data),
             data.mode,
         ),
-        current=target.entry("openclaude_settings"),
         show_diff=False,
         backups_kept=data.backups_kept,
     )
