@@ -20,9 +20,9 @@ from files.openclaude_settings import (
     displacing_settings,
     parse_settings,
 )
+from operations.deploys.openclaude import DEFAULTS
 from operations.model.data import DataError, load_data, token_leak_warning
 from operations.model.lifecycle import lifecycle_findings
-from operations.deploys.openclaude import DEFAULTS
 from operations.model.render import build_config, config_text, settings_tiers
 from operations.model.sources import installed_source, uv_install_args, uv_requirement, wanted_source
 
@@ -698,3 +698,25 @@ def test_fallback_is_off_by_default_and_never_in_the_all_bedrock_state():
 def test_fallback_to_bedrock_must_be_a_boolean():
     with pytest.raises(DataError, match="fallback_to_bedrock: expected true or false, got 'yes'"):
         data(fallback_to_bedrock="yes")
+
+
+@pytest.mark.parametrize("kind", ["facts", "ops", "model"])
+def test_each_module_in_operations_holds_one_kind_of_code(kind):
+    """facts/ holds facts, ops/ operations, model/ pure code that never imports pyinfra."""
+    import ast
+
+    for path in sorted((REPO / "operations" / kind).glob("*.py")):
+        tree = ast.parse(path.read_text())
+        facts = [node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                 and any(getattr(base, "id", None) == "FactBase" for base in node.bases)]
+        operations = [node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                      and any("operation" in ast.unparse(d) for d in node.decorator_list)]
+        imports_pyinfra = any(
+            (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pyinfra"))
+            or (isinstance(node, ast.Import) and any(a.name.startswith("pyinfra") for a in node.names))
+            for node in ast.walk(tree))
+        name = path.relative_to(REPO)
+        if kind == "model":
+            assert not (facts or operations or imports_pyinfra), f"{name}: not pure"
+        else:
+            assert not (operations if kind == "facts" else facts), f"{name}: facts and operations"
