@@ -7,6 +7,9 @@ a plain ``uv tool install`` leaves it (no bytecode). Runs alternate between the 
 a stopped proxy, with ``PYTHONDONTWRITEBYTECODE=1`` (set on these machines and in many shells:
 the plain install then recompiles LiteLLM at every boot, as it does at the first one anywhere).
 Goal: ours at most 0.45 of plain. Needs the package registry (or a warm uv cache).
+
+Also the first launch after ``openclaude --start`` (what the login agent runs at login) against
+the cold launch, and the idle proxy's resident memory (its process tree, after the launches).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import runpy
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from toolkit import REPO, alternate, figure, launch, ratio, run_pyinfra, spread
@@ -27,7 +31,32 @@ from tests.support.runs import BIN
 from tests.support.sandbox import sandbox_env
 
 GOAL = 0.45
+START_GOAL = 0.05
+# Seconds the proxy sits idle after its last request before its memory is read.
+IDLE_SECONDS = 10
 FAKES = REPO / "tests" / "fakes"
+
+
+def proxy_pid(pid_file: Path) -> int:
+    return int(pid_file.read_text().split("\n", 1)[0])
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident memory of ``root`` and its descendants, in KiB (ps, as on macOS too)."""
+    table = subprocess.run(["ps", "-A", "-o", "pid=,ppid=,rss="], capture_output=True,
+                           text=True, check=True).stdout.split("\n")
+    rows = [tuple(int(field) for field in line.split()) for line in table if line.strip()]
+    tree, total, grew = {root}, 0, True
+    while grew:
+        grew = False
+        for pid, parent, _ in rows:
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    for pid, _, rss in rows:
+        if pid in tree:
+            total += rss
+    return total
 
 
 def measure(settings: dict) -> list[dict]:
@@ -68,12 +97,28 @@ def measure(settings: dict) -> list[dict]:
                 return launch(launchers[name], env, "-p", "hi")
             return run
 
+        def after_start() -> float:
+            launch(launchers["ours"], env, "--stop")
+            launch(launchers["ours"], env, "--start")
+            return launch(launchers["ours"], env, "-p", "hi")
+
         try:
             runs = alternate(settings["boot_runs"],
-                             {name: cold_start(name) for name in launchers})
+                             {**{name: cold_start(name) for name in launchers},
+                              "after_start": after_start})
+            after_start()
+            time.sleep(IDLE_SECONDS)
+            idle_mb = tree_rss_kb(proxy_pid(home / data.paths["proxy_pid_file"])) / 1024
         finally:
             launch(launchers["ours"], env, "--stop")
     return [
+        figure("first launch after openclaude --start / cold launch",
+               ratio(runs["after_start"], runs["ours"], of_medians=True), "x", START_GOAL,
+               f"{spread(runs['after_start'])['median']:.3f}s vs "
+               f"{spread(runs['ours'])['median']:.1f}s"),
+        figure("idle proxy resident memory, MB", idle_mb, "",
+               note=f"process tree, {IDLE_SECONDS}s after its last request; "
+                    f"{data.litellm_requirement}"),
         figure("LiteLLM cold start to claude, ours / plain install",
                ratio(runs["ours"], runs["plain"], of_medians=True), "x", GOAL,
                f"{spread(runs['ours'])['median']:.1f}s vs {spread(runs['plain'])['median']:.1f}s;"
