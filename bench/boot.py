@@ -32,7 +32,7 @@ from tests.support.sandbox import sandbox_env
 
 GOAL = 0.45
 START_GOAL = 0.05
-# Seconds the proxy sits idle after its last request before its memory is read.
+# Seconds the proxy sits idle after a launch before its memory is read.
 IDLE_SECONDS = 10
 FAKES = REPO / "tests" / "fakes"
 
@@ -117,7 +117,7 @@ def measure(settings: dict) -> list[dict]:
                f"{spread(runs['after_start'])['median']:.3f}s vs "
                f"{spread(runs['ours'])['median']:.1f}s"),
         figure("idle proxy resident memory, MB", idle_mb, "",
-               note=f"process tree, {IDLE_SECONDS}s after its last request; "
+               note=f"process tree, {IDLE_SECONDS}s after a launch, before any model request; "
                     f"{data.litellm_requirement}"),
         figure("LiteLLM cold start to claude, ours / plain install",
                ratio(runs["ours"], runs["plain"], of_medians=True), "x", GOAL,

@@ -23,6 +23,10 @@ proxy_health_timeout = 90
 backups_kept = 5
 # Seconds a run waits for another openClaude run on the same home before it gives up.
 lock_wait = 60
+# Opt-in: a login agent (a LaunchAgent on macOS, a systemd user unit on Linux) runs
+# `openclaude --start` at login, so the first launch does not wait for LiteLLM's boot; the idle
+# proxy then holds its memory all day (docs/performance.md). The rollback follows it too.
+proxy_at_login = False
 
 # Model names Claude Code sends (the settings' tier variables and the config's model_name).
 opus_model_name = "claude-opus-4-6"
@@ -69,6 +73,9 @@ launcher_alias = ".local/bin/openclaude"
 claude_settings = ".claude/settings.json"
 # openClaude's Claude Code home (CLAUDE_CONFIG_DIR); only settings.json in it is ours.
 openclaude_dir = ".openClaude"
+# The login agent's file (proxy_at_login): launchd's label is the file name without ".plist".
+launch_agent = "Library/LaunchAgents/dev.openclaude.proxy.plist"
+systemd_unit = ".config/systemd/user/openclaude-proxy.service"
 
 # verify.py: also start the proxy and send one tiny prompt per tier.
 live = False

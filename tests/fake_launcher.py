@@ -55,6 +55,8 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         "HEALTH_TIMEOUT": str(health_timeout),
         "CLAUDE_BIN": str(FAKES / "claude"),
         "CLAUDE_DIRS": str(home / ".local" / "bin"),
+        "LAUNCH_AGENT": str(home / "Library" / "LaunchAgents" / "dev.openclaude.proxy.plist"),
+        "SYSTEMD_UNIT": str(home / ".config" / "systemd" / "user" / "openclaude-proxy.service"),
         "DISPLACING_ENV": " ".join(DISPLACING_ENV),
         # The scripts from files/ where they are; what the launcher and proxy write, beside the config.
         **{entry.launcher: str(REPO / "files" / entry.name if entry.placed

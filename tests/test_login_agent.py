@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from operations.login_agent_files import launch_agent_plist, systemd_unit
+from operations.model.login_agent import launch_agent_plist, systemd_unit
+from tests.conftest import REPO
 from tests.fake_launcher import FAKES
+from tests.test_launcher import shellcheck
 from tests.test_macos import DARWIN
 
 LAUNCHER = "/Users/dev/.local/bin/openClaude"
@@ -286,3 +288,13 @@ def test_status_says_whether_a_login_agent_is_installed(sandbox, linux):
     assert "  login:   no login agent" in without.stdout, without.stdout + without.stderr
     assert f"  login:   a systemd user unit starts the proxy at login ({sandbox.path(UNIT)})" \
         in with_agent.stdout, with_agent.stdout
+
+
+def test_the_fact_shell_and_the_stand_ins_are_shellcheck_clean():
+    scripts = [REPO / "operations" / "facts" / "login_agent.sh", FAKES / "launchctl",
+               FAKES / "systemctl"]
+
+    result = subprocess.run([shellcheck(), "--shell=sh", *map(str, scripts)],
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stdout

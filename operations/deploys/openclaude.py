@@ -20,9 +20,11 @@ from operations.model.data import DataError, DeployData, load_data
 from operations.model.inputs import input_problems, input_warnings, region_warnings
 from operations.model.launcher_renderer import render_launcher
 from operations.model.layout import PLACED, managed_paths, tool_dirs, written_dirs
+from operations.model.login_agent import login_agent
 from operations.model.render import config_text, launcher_values, settings_tiers
 from operations.ops.homefiles import directory, master_key, placed_file, symlink
 from operations.ops.inputs import inputs_usable, model_ids_current
+from operations.ops.login_agent import proxy_at_login
 from operations.ops.runlock import lock_changes, registered_operations
 from operations.ops.shellpath import launcher_dir_on_path
 from operations.ops.tools import litellm_installed, uv_installed
@@ -37,7 +39,7 @@ DEFAULTS = {
 MODE_TITLES = {"oauth": "mixed OAuth/Bedrock", "bedrock": "all-Bedrock"}
 
 
-def read_target(paths: dict, model_ids=()) -> dict:
+def read_target(paths: dict, model_ids=(), proxy_at_login: bool = False) -> dict:
     """One round trip: the OpenClaudeHost fact for everything the deploy compares."""
     return host.get_fact(
         OpenClaudeHost,
@@ -47,12 +49,15 @@ def read_target(paths: dict, model_ids=()) -> dict:
             paths["launcher"],
             paths["claude_settings"],
             paths["openclaude_settings"],
+            paths["launch_agent"],
+            paths["systemd_unit"],
         ],
         described=[*written_dirs(paths), paths["launcher_alias"]],
         keys=[paths["master_key_file"]],
         model_ids=model_ids,
         same_files=[(paths["launcher_alias"], paths["launcher"])],
         on_path=paths["bin_dir"],
+        login_agent=(proxy_at_login, paths["launch_agent"], paths["systemd_unit"]),
     )
 
 
@@ -64,7 +69,8 @@ def openclaude(mode: str = "oauth"):
     except DataError as error:
         inputs_usable(name="Check the deploy data", problems=[f"deploy data: {error}"])
         return
-    target = _Target(data, read_target(managed_paths(data.paths)))
+    target = _Target(data, read_target(managed_paths(data.paths),
+                                       proxy_at_login=data.proxy_at_login))
     if not _inputs_usable(target):
         return
     unlocked = registered_operations()
@@ -79,6 +85,8 @@ def openclaude(mode: str = "oauth"):
     # and the settings derived from the user's.
     _launcher(target)
     _derived_settings(target)
+    # Opt-in: the proxy started at login by the user's service manager.
+    _login_agent(target)
 
     # Whatever this run changes, it changes holding the home's lock (checks what it read).
     lock_changes(target.home, target.facts, mode=mode, wait=data.lock_wait, since=unlocked)
@@ -197,4 +205,18 @@ def _derived_settings(target: _Target) -> None:
         ),
         show_diff=False,
         backups_kept=data.backups_kept,
+    )
+
+
+def _login_agent(target: _Target) -> None:
+    data, facts = target.data, target.facts
+    agent = login_agent(facts.get("os"), target.home, target.paths)
+    proxy_at_login(
+        name=("The proxy starts at login" if data.proxy_at_login else "No login agent")
+        + f" ({agent.manager})",
+        agent=agent,
+        wanted=data.proxy_at_login,
+        current=target.entries[target.paths[
+            "launch_agent" if agent.manager == "launchd" else "systemd_unit"]],
+        facts=facts,
     )

@@ -6,6 +6,7 @@ import base64
 import json
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyinfra.api import FactBase
 
@@ -111,7 +112,10 @@ models() {
   fi
 }
 """
-_HOST_SCRIPT = PORTABLE_SH + _HOST_SCRIPT.replace("@UV_DIRS@", shell_words(UV_DIRS))
+# login_agent: the user's service manager and whether the login agent is loaded in it.
+LOGIN_AGENT_SH = (Path(__file__).with_name("login_agent.sh")).read_text(encoding="utf-8")
+_HOST_SCRIPT = (PORTABLE_SH + LOGIN_AGENT_SH
+                + _HOST_SCRIPT.replace("@UV_DIRS@", shell_words(UV_DIRS)))
 
 # Looks up ids in the installed LiteLLM's bundled model map without importing LiteLLM (seconds).
 _MODEL_MAP_READER = (
@@ -160,6 +164,10 @@ class OpenClaudeHost(FactBase):
     + same_files: home-relative (path, other) pairs: whether both name the same file (``-ef``)
     + on_path: a home-relative directory: whether the login shell's PATH has it (``yes``, ``no``,
       ``unknown``), with ``shell`` and the ``profile`` that shell reads at login
+    + login_agent: (wanted, launch agent path, systemd unit path), home-relative: the user's
+      service manager (``agent_manager``: ``launchd``, ``systemd``; else ``agent_manager_missing``,
+      why) and ``agent_loaded`` (``yes``, ``no``), asked only when the agent is wanted or its
+      file exists
 
     **Example:**
 
@@ -170,6 +178,7 @@ class OpenClaudeHost(FactBase):
          "receipt": "[tool]\\nrequirements = ...", "entries": {".litellm/config.yaml": Entry(...)},
          "same_files": {(".local/bin/openclaude", ".local/bin/openClaude")},
          "os": "Darwin", "shell": "/bin/zsh", "profile": ".zprofile", "on_path": "no",
+         "agent_manager": "launchd", "agent_domain": "gui/501", "agent_loaded": "yes",
          "models": {"qwen.qwen3-next-80b-a3b": {"max_input_tokens": 256000,
                                                 "max_output_tokens": 8000,
                                                 "deprecation_date": None}}}
@@ -178,7 +187,7 @@ class OpenClaudeHost(FactBase):
     _script = ""  # what command() ran, for the lock's re-read
 
     def command(self, content=(), described=(), keys=(), model_ids=(), same_files=(),
-                on_path=None) -> str:
+                on_path=None, login_agent=None) -> str:
         calls = [
             f"entry {kind} {shlex.quote(path)}"
             for kind, paths in (("content", content), ("describe", described), ("key", keys))
@@ -187,6 +196,10 @@ class OpenClaudeHost(FactBase):
         calls += [f"same {shlex.quote(path)} {shlex.quote(other)}" for path, other in same_files]
         if on_path:
             calls.append(f"on_path {shlex.quote(on_path)}")
+        if login_agent:
+            wanted, launch_agent, systemd_unit = login_agent
+            calls.append(f"login_agent \"$os\" {'yes' if wanted else 'no'} "
+                         f"{shlex.quote(launch_agent)} {shlex.quote(systemd_unit)}")
         if model_ids:
             quoted = " ".join(shlex.quote(model_id) for model_id in model_ids)
             calls.append(f"models {shlex.quote(_MODEL_MAP_READER)} {quoted}")

@@ -24,6 +24,8 @@ PATH_KEYS = (
     "launcher_alias",
     "claude_settings",
     "openclaude_dir",
+    "launch_agent",
+    "systemd_unit",
 )
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 ANTHROPIC_HOSTS = ("api.anthropic.com",)
@@ -78,6 +80,8 @@ class DeployData:
     # Request field -> the keys of it Claude on Bedrock gets; the betas it gets.
     bedrock_claude_fields: dict[str, list[str]] | None = None
     bedrock_claude_betas: list[str] | None = None
+    # Start the proxy at login with the user's service manager (operations/ops/login_agent.py).
+    proxy_at_login: bool = False
 
     def tier(self, slot: str) -> Tier:
         return next(tier for tier in self.tiers if tier.slot == slot)
@@ -172,6 +176,9 @@ def load_data(data, mode: str) -> DeployData:
     names = [tier.name for tier in tiers]
     if len(set(names)) != len(names):
         raise DataError(f"*_model_name: the three tiers need distinct names, got {names}")
+    proxy_at_login = data.get("proxy_at_login", False)
+    if not isinstance(proxy_at_login, bool):
+        raise DataError(f"proxy_at_login: expected true or false, got {proxy_at_login!r}")
     fallback = data.get("fallback_to_bedrock", False)
     if not isinstance(fallback, bool):
         raise DataError(f"fallback_to_bedrock: expected true or false, got {fallback!r}")
@@ -205,6 +212,7 @@ def load_data(data, mode: str) -> DeployData:
         bedrock_fallbacks=bedrock_fallbacks,
         bedrock_claude_fields=_fields_rule("bedrock_claude_fields", data.get("bedrock_claude_fields")),
         bedrock_claude_betas=_names("bedrock_claude_betas", data.get("bedrock_claude_betas")),
+        proxy_at_login=proxy_at_login,
     )
 
 

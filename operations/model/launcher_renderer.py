@@ -33,6 +33,9 @@ LAUNCHER_VARIABLES = (
     "CLAUDE_DIRS",
     # The credentials set aside in the OAuth state (files/openclaude_settings.py's DISPLACING_ENV).
     "DISPLACING_ENV",
+    # The login agent's file on macOS and on Linux, for --status.
+    "LAUNCH_AGENT",
+    "SYSTEMD_UNIT",
     # The files beside the config the launcher runs or reads, from the one table of them.
     *(entry.launcher for entry in BESIDE_CONFIG if entry.launcher),
 )

@@ -164,5 +164,7 @@ def launcher_values(data: DeployData, home: str, tool_dir: str, bin_dir: str) ->
         # Searched when claude is not on PATH (a non-interactive SSH shell's, say).
         "CLAUDE_DIRS": ":".join(dirs_on_target(CLAUDE_DIRS, home)),
         "DISPLACING_ENV": " ".join(DISPLACING_ENV),
+        "LAUNCH_AGENT": f"{home}/{data.paths['launch_agent']}",
+        "SYSTEMD_UNIT": f"{home}/{data.paths['systemd_unit']}",
         **{entry.launcher: f"{home}/{paths[entry.role]}" for entry in BESIDE_CONFIG if entry.launcher},
     }

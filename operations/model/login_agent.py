@@ -1,10 +1,11 @@
-"""The login agent's file: a LaunchAgent (macOS) or a systemd user unit (Linux) that runs
-``openclaude --start`` at login. Pure functions, no I/O on targets."""
+"""The login agent (``proxy_at_login``): a LaunchAgent (macOS) or a systemd user unit (Linux)
+that runs ``openclaude --start`` at login. Pure functions, no I/O on targets."""
 
 from __future__ import annotations
 
 import plistlib
 import posixpath
+from dataclasses import dataclass
 
 START_ARGUMENT = "--start"
 DESCRIPTION = "openClaude: start the LiteLLM proxy at login (openclaude --start)"
@@ -65,3 +66,25 @@ def systemd_unit(launcher: str, log: str) -> str:
         f"[{section}]\n" + "".join(f"{key}={value}\n" for key, value in settings.items())
         for section, settings in sections.items()
     )
+
+
+@dataclass(frozen=True)
+class LoginAgent:
+    """The agent for one target: its service manager, file (absolute path), content and name
+    (launchd's label or the systemd unit's name)."""
+
+    manager: str
+    path: str
+    content: str
+    name: str
+
+
+def login_agent(os_name: str | None, home: str, paths: dict) -> LoginAgent:
+    """The agent for a target whose ``uname -s`` is ``os_name``; ``paths`` are home-relative."""
+    launcher, log = f"{home}/{paths['launcher']}", f"{home}/{paths['proxy_log']}"
+    if os_name == "Darwin":
+        path = f"{home}/{paths['launch_agent']}"
+        label = launch_agent_label(path)
+        return LoginAgent("launchd", path, launch_agent_plist(label, launcher, log), label)
+    path = f"{home}/{paths['systemd_unit']}"
+    return LoginAgent("systemd", path, systemd_unit(launcher, log), posixpath.basename(path))

@@ -7,42 +7,15 @@ from __future__ import annotations
 import posixpath
 import shlex
 import uuid
-from dataclasses import dataclass
 from io import BytesIO
 
 from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
-from operations.facts import Entry
-from operations.login_agent_files import launch_agent_label, launch_agent_plist, systemd_unit
+from operations.facts.host import Entry
+from operations.model.login_agent import LoginAgent
 
 AGENT_MODE = 0o644
-
-
-@dataclass(frozen=True)
-class LoginAgent:
-    """The agent for one target: its service manager, file (absolute path), content and name
-    (launchd's label or the systemd unit's name)."""
-
-    manager: str
-    path: str
-    content: str
-    name: str
-
-    @property
-    def title(self) -> str:
-        return "a LaunchAgent" if self.manager == "launchd" else "a systemd user unit"
-
-
-def login_agent(os_name: str | None, home: str, paths: dict) -> LoginAgent:
-    """The agent for a target whose ``uname -s`` is ``os_name``; ``paths`` are home-relative."""
-    launcher, log = f"{home}/{paths['launcher']}", f"{home}/{paths['proxy_log']}"
-    if os_name == "Darwin":
-        path = f"{home}/{paths['launch_agent']}"
-        label = launch_agent_label(path)
-        return LoginAgent("launchd", path, launch_agent_plist(label, launcher, log), label)
-    path = f"{home}/{paths['systemd_unit']}"
-    return LoginAgent("systemd", path, systemd_unit(launcher, log), posixpath.basename(path))
 
 
 def _load(agent: LoginAgent, facts: dict, *, replaced: bool) -> list[str]:
