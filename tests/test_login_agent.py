@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from operations.model.login_agent import launch_agent_plist, systemd_unit
-from tests.conftest import REPO
 from tests.fake_launcher import FAKES
+from tests.support.runs import REPO
 from tests.test_launcher import shellcheck
 from tests.test_macos import DARWIN
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.bash32 import bash32
-from tests.conftest import REPO, Sandbox, sandbox_env
 from tests.fake_launcher import FAKES
-from tests.processes import alive, free_port
-from tests.test_launcher import command_line, health, wait_until
+from tests.support.processes import alive, command_line, free_port, wait_until
+from tests.support.runs import REPO
+from tests.support.sandbox import Sandbox, sandbox_env
+from tests.test_launcher import health
 
 BSD_USERLAND = REPO / "tests" / "bsd_userland"
 
