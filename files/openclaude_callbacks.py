@@ -87,17 +87,27 @@ def fallback_for(metadata: dict) -> str | None:
     return (metadata.get("model_info") or {}).get("openclaude_fallback_for")
 
 
+# LiteLLM's exceptions for Anthropic's 5xx answers (529 too), by its exception mapping: with a 429
+# and the policy refusal, the only attempts that may fall back. Any other error, a kind added by
+# a later LiteLLM included, reaches Claude Code as Anthropic gave it.
+SERVER_ERRORS = ("InternalServerError", "ServiceUnavailableError", "BadGatewayError",
+                 "MidStreamFallbackError", "Timeout", "APIConnectionError")
+OTHER_ERRORS = {"AuthenticationError": "auth", "PermissionDeniedError": "forbidden",
+                "BadRequestError": "bad_request", "ContextWindowExceededError": "prompt_too_long",
+                "NotFoundError": "not_found"}
+
+
 def attempt_reason(attempt: dict) -> str:
     """The error kind of a failed attempt the router recorded (``previous_models``)."""
     text = str(attempt.get("exception_string") or "")
     kind = str(attempt.get("exception_type") or "")
-    if "OAuth authentication is currently not supported" in text:
+    if kind == "RateLimitError":
+        return "rate_limit"
+    if kind in SERVER_ERRORS:
+        return "overloaded" if "overloaded" in text.lower() else "server_error"
+    if kind == "AuthenticationError" and "OAuth authentication is currently not supported" in text:
         return "oauth_refused"
-    if "overloaded" in text.lower():
-        return "overloaded"
-    return {"RateLimitError": "rate_limit", "AuthenticationError": "auth",
-            "PermissionDeniedError": "forbidden", "BadRequestError": "bad_request"}.get(
-        kind, "server_error" if "Error" in kind else "unknown")
+    return OTHER_ERRORS.get(kind, "unknown")
 
 
 class TokenNotMasked(Exception):

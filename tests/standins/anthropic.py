@@ -45,6 +45,12 @@ ERRORS = {
     "oauth_refused": (401, "authentication_error", "OAuth authentication is currently not supported."),
     "token_expired": (401, "authentication_error",
                       "OAuth token has expired. Please obtain a new token or refresh your existing token."),
+    "invalid_request": (400, "invalid_request_error",
+                        "Third-party apps now draw from your extra usage, not your plan limits."),
+    "prompt_too_long": (400, "invalid_request_error", "prompt is too long: 212345 tokens > 200000 maximum"),
+    "permission": (403, "permission_error", "OAuth authentication is currently not allowed for this organization."),
+    "not_found": (404, "not_found_error", "model: claude-opus-4-6"),
+    "request_too_large": (413, "request_too_large", "Request exceeds the maximum allowed number of bytes."),
 }
 
 
