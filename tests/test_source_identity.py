@@ -1,0 +1,60 @@
+"""Another URL is another source: requirements that differ only in a URL's query, host or
+scheme are different sources, so the converged check (operations/sources.py) reinstalls. The
+receipts are the real uv's, of installs from a wheel served on loopback."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import threading
+
+import pytest
+
+from operations.sources import installed_source, wanted_source
+from tests.conftest import BIN
+
+
+@pytest.fixture(scope="module")
+def wheel_url(local_sources):
+    """The wheel's URL on a loopback HTTP server (any query string serves the same file)."""
+    wheel = local_sources["wheel"]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(wheel.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}/{wheel.name}"
+    server.shutdown()
+    thread.join()
+
+
+def receipt_of(requirement: str, root, uv_cache) -> str:
+    """uv's receipt after ``uv tool install requirement`` into a tool directory of its own."""
+    env = {**os.environ, "UV_TOOL_DIR": str(root / "tools"), "UV_TOOL_BIN_DIR": str(root / "bin"),
+           "UV_CACHE_DIR": str(uv_cache), "UV_NO_PROGRESS": "1"}
+    done = subprocess.run([str(BIN / "uv"), "tool", "install", requirement], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return (root / "tools" / "litellm" / "uv-receipt.toml").read_text()
+
+
+# installed, then another requirement differing from it only as named
+DIFFERENCES = {
+    "query": ("http://{url}?channel=stable", "http://{url}?channel=nightly"),
+    "query-removed": ("http://{url}?channel=stable", "http://{url}"),
+    "host": ("http://{url}", "http://{url_by_name}"),
+    "scheme": ("http://{url}", "https://{url}"),
+}
+
+
+@pytest.mark.parametrize("difference", DIFFERENCES)
+def test_a_source_differing_only_in_its_url_is_another_source(difference, wheel_url, tmp_path,
+                                                              uv_cache):
+    names = {"url": wheel_url, "url_by_name": wheel_url.replace("127.0.0.1", "localhost", 1)}
+    installed, other = (f"litellm @ {form.format(**names)}" for form in DIFFERENCES[difference])
+    receipt = receipt_of(installed, tmp_path, uv_cache)
+    recorded = installed_source(receipt)
+
+    assert recorded == wanted_source(installed), receipt  # converged: nothing to do
+    assert recorded != wanted_source(other), receipt  # changed: reinstall
