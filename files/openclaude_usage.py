@@ -13,9 +13,11 @@ A line holds ``FIELDS``, tab-separated: no prompt text, no header, no secret.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
+from collections import Counter
 from datetime import date, datetime
 
 FIELDS = ("time", "group", "upstream", "status", "error", "input", "output", "latency_ms",
@@ -69,24 +71,44 @@ def append(path: str, line: str, max_bytes: int = MAX_BYTES) -> None:
         os.close(descriptor)
 
 
-def read_records(path: str, since: float):
-    """The records from ``since`` (epoch seconds) on, oldest first, from both files. Lines are
-    appended in time order, so once one is recent enough the rest are read without the check."""
-    count, recent = len(FIELDS), False
+def whole_record(values: list, latest: float) -> bool:
+    """Whether a line's values are one whole record. A crash mid-write cuts a line short and the
+    next record goes on from there on the same line: that line is no record."""
+    if len(values) != len(FIELDS) or not values[1]:
+        return False
+    try:
+        stamp, cost = float(values[0]), float(values[9] or 0)
+        for number in (values[3], values[5] or 0, values[6] or 0, values[7] or 0):
+            int(number)
+    except ValueError:
+        return False
+    return 0 < stamp <= latest and math.isfinite(cost)
+
+
+def read_records(path: str, since: float, skipped: Counter | None = None):
+    """The whole records from ``since`` (epoch seconds) on, oldest first, from both files; each
+    damaged line among them counts in ``skipped["lines"]``. Lines are appended in time order, so
+    once one is recent enough the rest are read without comparing their time."""
+    skipped = Counter() if skipped is None else skipped
+    latest = time.time() + 86400  # a record from a clock a day ahead still counts
+    recent, damaged_before = False, 0
     for name in (f"{path}.1", path):
         try:
             with open(name, encoding="utf-8", errors="replace") as lines:
                 for line in lines:
                     values = line.rstrip("\n").split("\t")
-                    if len(values) != count:
+                    if not whole_record(values, latest):
+                        if recent:
+                            skipped["lines"] += 1
+                        else:  # counted if the records after it are recent: its time is lost
+                            damaged_before += 1
                         continue
                     if not recent:
-                        try:
-                            recent = float(values[0]) >= since
-                        except ValueError:
-                            continue
+                        recent = float(values[0]) >= since
                         if not recent:
+                            damaged_before = 0
                             continue
+                        skipped["lines"] += damaged_before
                     yield values
         except FileNotFoundError:
             continue
@@ -98,10 +120,7 @@ def summarise(records, tiers: dict) -> dict:
     # Sum per distinct (group, upstream, error, fallback) first: a month is ~100 000 lines.
     totals: dict = {}
     for _, group, upstream, _, error, tokens_in, tokens_out, _, fallback, cost in records:
-        try:
-            numbers = (int(tokens_in or 0), int(tokens_out or 0), float(cost or 0))
-        except ValueError:
-            continue  # a line cut short by a crash mid-write, or edited
+        numbers = (int(tokens_in or 0), int(tokens_out or 0), float(cost or 0))
         key = (group, upstream, error, fallback)
         total = totals.get(key)
         if total is None:
@@ -140,10 +159,13 @@ def _counts(counts: dict) -> str:
     return ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())) or "none"
 
 
-def table(summary: dict, since: date, path: str) -> str:
+def table(summary: dict, since: date, path: str, skipped: int = 0) -> str:
     lines = [f"openClaude usage since {since.isoformat()} (from {path})"]
     if not summary:
         lines.append("  no requests recorded")
+    if skipped:
+        lines.append(f"  {skipped} damaged line{'s' if skipped > 1 else ''} skipped (a write cut short, "
+                     "or an edit); the whole records are summed")
     for slot, tier in summary.items():
         bedrock_requests = sum(n for up, n in tier["upstreams"].items() if up.startswith("bedrock/"))
         money = (f"; Bedrock cost about ${tier['bedrock_cost_usd']:.4f}" if bedrock_requests
@@ -179,11 +201,13 @@ def main(argv: list[str]) -> int:
             print(f"openClaude: --usage: unknown option {option!r}. {usage}", file=sys.stderr)
             return 2
     start = time.mktime(datetime(since.year, since.month, since.day).timetuple())
-    summary = summarise(read_records(path, start), tiers)
+    skipped = Counter()
+    summary = summarise(read_records(path, start, skipped), tiers)
     if as_json:
-        print(json.dumps({"since": since.isoformat(), "file": path, "tiers": summary}, indent=2))
+        print(json.dumps({"since": since.isoformat(), "file": path, "tiers": summary,
+                          "skipped_lines": skipped["lines"]}, indent=2))
     else:
-        print(table(summary, since, path))
+        print(table(summary, since, path, skipped["lines"]))
     return 0
 
 
