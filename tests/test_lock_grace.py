@@ -37,6 +37,8 @@ def test_a_lock_whose_owner_is_not_written_yet_holds_off_a_second_run(deployed, 
     assert "took over" not in result.output
     assert deployed.snapshot() == before
     assert "eu-west-1" not in deployed.path(CONFIG).read_text()
+    # The lock is still the other run's: the refused run neither took nor released it.
+    assert deployed.path(LOCK).is_dir() and list(deployed.path(LOCK).iterdir()) == []
 
 
 def test_a_lock_without_an_owner_past_the_grace_is_taken_over(deployed):  # noqa: F811

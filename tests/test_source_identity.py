@@ -1,6 +1,7 @@
 """Another URL is another source: requirements that differ only in a URL's query, host or
-scheme are different sources, so the converged check (operations/sources.py) reinstalls. The
-receipts are the real uv's, of installs from a wheel served on loopback."""
+scheme (or a git source's revision) are different sources, so the converged check
+(operations/sources.py) reinstalls. The receipts are the real uv's, of installs from a wheel
+served on loopback and from a local git repository."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from operations.sources import installed_source, wanted_source
 from tests.conftest import BIN
+from tests.litellm_sources import RELEASE_TAG
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +47,16 @@ DIFFERENCES = {
     "query-removed": ("http://{url}?channel=stable", "http://{url}"),
     "host": ("http://{url}", "http://{url_by_name}"),
     "scheme": ("http://{url}", "https://{url}"),
+    "git-rev": ("git+file://{repo}@{tag}", "git+file://{repo}@main"),
+    "git-scheme": ("git+file://{repo}@{tag}", "git+ssh://localhost{repo}@{tag}"),
 }
 
 
 @pytest.mark.parametrize("difference", DIFFERENCES)
 def test_a_source_differing_only_in_its_url_is_another_source(difference, wheel_url, tmp_path,
-                                                              uv_cache):
-    names = {"url": wheel_url, "url_by_name": wheel_url.replace("127.0.0.1", "localhost", 1)}
+                                                              uv_cache, litellm_sources):
+    names = {"url": wheel_url, "url_by_name": wheel_url.replace("127.0.0.1", "localhost", 1),
+             "repo": litellm_sources["release_repo"], "tag": RELEASE_TAG}
     installed, other = (f"litellm @ {form.format(**names)}" for form in DIFFERENCES[difference])
     receipt = receipt_of(installed, tmp_path, uv_cache)
     recorded = installed_source(receipt)

@@ -27,6 +27,7 @@ def record(tokens: int, when: float | None = None, **fields) -> str:
 # Where the crash cut the record that the next one is glued to.
 CUTS = {
     "in-its-time": lambda line: line[:5],
+    "in-its-time-fraction": lambda line: line[:line.index(".") + 2],
     "after-its-time": lambda line: line[:line.index("\t") + 1],
     "mid-record": lambda line: line[:len(line) // 2],
     "in-its-cost": lambda line: line[:-3],
