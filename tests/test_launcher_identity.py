@@ -311,6 +311,21 @@ def test_credential_export_is_refreshed_by_the_proxy_during_a_session(aws, bedro
     assert_no_secret_in_files_or(aws, result.stderr, status.stdout)
 
 
+def test_credential_export_signs_over_keys_left_in_the_shell(aws, bedrock):
+    """botocore takes keys from the environment before any profile: the export's profile would
+    lose to a shell's stale keys (another account) unless the launcher drops them."""
+    current = aws.root / "current-export-key"
+    current.write_text("first")
+    export = script(aws, "export", expiring_export(current, aws.root / "export-calls"))
+    settings(aws, awsCredentialExport=export)
+
+    result = aws.run(AWS_ACCESS_KEY_ID=SHELL_KEY[0], AWS_SECRET_ACCESS_KEY=SHELL_KEY[1])
+
+    assert result.returncode == 0, result.stderr
+    assert signed_by(aws, bedrock) == (200, EXPORT_KEYS["first"][0])
+    assert "AWS_ACCESS_KEY_ID" not in proxy_env(aws)
+
+
 def test_status_shows_the_identity_and_the_region_to_align(aws):
     settings(aws, env={"AWS_PROFILE": "dev", "AWS_REGION": "us-east-1"})
     aws.config.write_text(
