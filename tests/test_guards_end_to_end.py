@@ -7,10 +7,14 @@ the real LiteLLM (tests/test_end_to_end.py's world: one sandbox HOME, one proxy 
   Anthropic stand-in directly (tests/test_guards.py: every kind, as a unit).
 * The proxy started from a shell full of the user's Anthropic settings holds none of them
   (tests/test_proxy_environment.py: each one, with the fake proxy).
+* openClaude's count_tokens route (files/openclaude_count_tokens.py) asks for the proxy's key
+  like every LiteLLM route: another local program cannot spend the user's token through it.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
 import subprocess
 from dataclasses import dataclass
@@ -174,3 +178,27 @@ def test_the_real_proxy_holds_none_of_the_users_anthropic_settings(refusals, e2e
         if value != "1":
             assert not [item for item in environ if value.encode() in item], value
     assert "LITELLM_MASTER_KEY" in names and "AWS_ACCESS_KEY_ID" in names
+
+
+def count_tokens(e2e, headers: dict) -> tuple:
+    """(status, Anthropic requests) of one count_tokens request to the proxy."""
+    mark = e2e.upstream_mark()
+    body = json.dumps({"model": "claude-opus-4-6", "messages": [{"role": "user", "content": "hi"}]})
+    connection = http.client.HTTPConnection("127.0.0.1", e2e.port, timeout=60)
+    try:
+        connection.request("POST", "/v1/messages/count_tokens", body=body, headers={
+            "content-type": "application/json", "anthropic-version": "2023-06-01",
+            "anthropic-beta": "oauth-2025-04-20", **headers})
+        status = connection.getresponse().status
+    finally:
+        connection.close()
+    return status, e2e.upstream_since(mark)[0]
+
+
+def test_count_tokens_wants_the_proxy_key(refusals, e2e):
+    token = {"authorization": f"Bearer {OAUTH_TOKEN}"}
+    status, anthropic = count_tokens(e2e, {**token, "x-litellm-api-key": f"Bearer {e2e.master_key()}"})
+    assert status == 200 and len(anthropic) == 1, (status, anthropic)
+    for headers in (token, {}, {**token, "x-litellm-api-key": "Bearer sk-not-the-key"}):
+        status, anthropic = count_tokens(e2e, headers)
+        assert status >= 400 and anthropic == [], (headers.keys(), status)
