@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from tests.standins.anthropic import ERRORS
-from tests.test_units import callbacks  # noqa: F401  (fixture)
+from tests.test_units import callbacks, config_name  # noqa: F401  (fixtures)
 
 # Each answer of the Anthropic stand-in (ERRORS), as the router's record of the failed attempt:
 # the exception LiteLLM 1.108.5's mapping raises for it (exception_mapping_utils,

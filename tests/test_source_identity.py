@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from operations.sources import installed_source, wanted_source
+from operations.model.sources import installed_source, wanted_source
 from tests.support.runs import BIN
 from tests.litellm_sources import RELEASE_TAG
 
