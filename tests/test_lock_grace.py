@@ -33,7 +33,8 @@ def test_a_lock_whose_owner_is_not_written_yet_holds_off_a_second_run(deployed, 
     result = deployed.pyinfra("deploy.py", data=CHANGE)
 
     assert result.returncode == 1, result.output
-    assert "another openClaude run is changing this home" in result.output, result.output
+    assert ("another openClaude run is changing this home: another openClaude run (pid unknown, "
+            "started an unknown time;") in result.output, result.output
     assert "took over" not in result.output
     assert deployed.snapshot() == before
     assert "eu-west-1" not in deployed.path(CONFIG).read_text()

@@ -80,10 +80,10 @@ while ! mkdir "$lock" 2>/dev/null; do
     continue
   fi
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "openClaude: another openClaude run is changing this home: $oabout (pid $opid, started $osince; lock $lock). Waited ${wait}s; nothing was changed. Re-run once it has finished (remove $lock only if no such run exists)." >&2
+    echo "openClaude: another openClaude run is changing this home: $oabout (pid ${opid:-unknown}, started $osince; lock $lock). Waited ${wait}s; nothing was changed. Re-run once it has finished (remove $lock only if no such run exists)." >&2
     exit 1
   fi
-  [ -n "$said" ] || echo "openClaude: waiting up to ${wait}s for $oabout (pid $opid, started $osince) to finish"
+  [ -n "$said" ] || echo "openClaude: waiting up to ${wait}s for $oabout (pid ${opid:-unknown}, started $osince) to finish"
   said=1
   sleep 1
 done
