@@ -10,6 +10,12 @@ botocore) when the cheap inputs it watches change, and botocore resolves the sam
         The proxy's AWS environment and identity, as lines for the launcher (see ``Identity``);
         runs awsAuthRefresh once when the credentials are missing or expired. Exit 1 with one
         message (naming the setting and the fix) when no usable credentials result.
+    python openclaude_aws.py resolve-or-none SETTINGS CONFIG EXPORT_CONFIG
+        The same, for a state whose subscription tiers need no AWS (OAuth): when no usable
+        credentials result, one line says which Bedrock tiers cannot work and the fix, and the
+        lines carry ``unavailable PROBLEM`` (the proxy's callback answers those tiers' requests
+        with it at once) and an identity that is resolved again at every launch, so the first
+        launch after the fix picks the credentials up.
     python openclaude_aws.py environment SETTINGS CONFIG EXPORT_CONFIG
         Only the proxy's environment lines and the region note, without botocore: for a start
         whose identity the launcher's last resolution still vouches for.
@@ -174,18 +180,30 @@ def login_fix(settings: dict, profile: str | None, scoped: dict) -> str:
     return f"aws configure{option}"
 
 
-def tier_regions(config_path: str) -> list[str]:
-    """The regions the config's Bedrock deployments sign for (data aws_region)."""
+def bedrock_deployments(config_path: str) -> list[dict]:
+    """The config's deployments that call Bedrock (unreadable config: none)."""
     import yaml
 
     try:
         with open(config_path, encoding="utf-8") as source:
             config = yaml.safe_load(source) or {}
-        params = [d.get("litellm_params") or {} for d in config.get("model_list") or []]
+        return [d for d in config.get("model_list") or []
+                if str((d.get("litellm_params") or {}).get("model", "")).startswith("bedrock/")]
     except (OSError, yaml.YAMLError, AttributeError):
         return []
-    return sorted({p["aws_region_name"] for p in params
-                   if str(p.get("model", "")).startswith("bedrock/") and p.get("aws_region_name")})
+
+
+def tier_regions(config_path: str) -> list[str]:
+    """The regions the config's Bedrock deployments sign for (data aws_region)."""
+    params = [d.get("litellm_params") or {} for d in bedrock_deployments(config_path)]
+    return sorted({p["aws_region_name"] for p in params if p.get("aws_region_name")})
+
+
+def bedrock_tiers(config_path: str) -> list[str]:
+    """The model names Claude Code asks for that Bedrock serves (fallbacks aside)."""
+    return sorted({d.get("model_name") for d in bedrock_deployments(config_path)
+                   if d.get("model_name") and not (d.get("model_info") or {}).get(
+                       "openclaude_fallback_for")})
 
 
 def region_note(user_region: str | None, regions: list[str], origin: str) -> str:
@@ -366,6 +384,25 @@ def launcher_lines(identity: dict, env: dict, shell: dict) -> list[str]:
     return lines
 
 
+def unavailable_lines(problem: str, env: dict, shell: dict, config_path: str) -> list[str]:
+    """What the launcher reads when no identity resolves in a state that runs without one: the
+    proxy's environment, the problem, and a record that never vouches for itself (expiry 0), so
+    every launch resolves again and the first one after the fix restarts the proxy."""
+    config, credentials = config_files(env)
+    digest = hashlib.sha256(json.dumps([problem, env], sort_keys=True).encode()).hexdigest()[:20]
+    return environment_lines(env, shell) + [
+        f"unavailable {problem}",
+        f"watch {config}",
+        f"watch {credentials}",
+        f"fingerprint unavailable-{digest}",
+        "expiry 0",
+        "refreshed no",
+        f"summary no usable credentials, Bedrock ({', '.join(bedrock_tiers(config_path))}) "
+        f"requests fail: {problem}",
+        "note ",
+    ]
+
+
 def credential_process(settings_path: str) -> int:
     """Run awsCredentialExport and print botocore's process format (Version 1)."""
     try:
@@ -408,7 +445,8 @@ def credential_process(settings_path: str) -> int:
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[1] == "credential-process":
         return credential_process(argv[2])
-    if len(argv) != 5 or argv[1] not in ("resolve", "environment", "check", "describe"):
+    if len(argv) != 5 or argv[1] not in ("resolve", "resolve-or-none", "environment", "check",
+                                          "describe"):
         print(__doc__, file=sys.stderr)
         return 2
     command, settings_path, config_path, export_config = argv[1:]
@@ -420,10 +458,22 @@ def main(argv: list[str]) -> int:
             return 1
         return 0
     shell = dict(os.environ)
+    resolving = command in ("resolve", "resolve-or-none")
     try:
         identity, env = identity_for(settings_path, config_path, export_config,
-                                     refresh=command == "resolve", write=command == "resolve")
+                                     refresh=resolving, write=resolving)
     except IdentityError as error:
+        if command == "resolve-or-none" and not isinstance(error, SettingsUnusable):
+            tiers = ", ".join(bedrock_tiers(config_path)) or "none"
+            print(f"openClaude: Bedrock ({tiers}) cannot work: {error}. Starting anyway: the "
+                  "subscription tiers need no AWS.", file=sys.stderr)
+            try:
+                settings = read_settings(settings_path)
+            except IdentityError:
+                settings = {}  # a malformed AWS setting: the shell's environment, as Claude Code
+            env = proxy_environment(settings, shell, export_config)
+            print("\n".join(unavailable_lines(str(error), env, shell, config_path)))
+            return 0
         if command == "check":
             print(json.dumps({"ok": False, "problem": str(error),
                               "settings_unusable": isinstance(error, SettingsUnusable)}))

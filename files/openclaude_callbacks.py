@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
+from fastapi import HTTPException
 from litellm._logging import verbose_proxy_logger
 from litellm.integrations.custom_logger import CustomLogger
 
@@ -111,8 +112,8 @@ def attempt_reason(attempt: dict) -> str:
 
 
 class TokenNotMasked(Exception):
-    """Raised on a fallback hop after a 401 that is not a policy refusal: the router then
-    answers Claude Code with Anthropic's own error."""
+    """Raised on a fallback hop after a 401 that is not a policy refusal, or when Bedrock has no
+    usable AWS credentials: the router then answers Claude Code with Anthropic's own error."""
 
     # A status the router never retries, so the hop is given up at once.
     status_code = 400
@@ -182,6 +183,12 @@ class BedrockFallbackGuard(CustomLogger):
         previous = (metadata.get("previous_models") or [{}])[-1]
         if previous.get("exception_type") == TokenNotMasked.__name__:
             raise TokenNotMasked(f"{tier}: already refused")
+        if os.environ.get(AWS_PROBLEM_ENV):
+            if str(call_type).endswith("anthropic_messages"):
+                verbose_proxy_logger.warning(
+                    "openClaude: %s: not falling back to Bedrock, which has no usable AWS "
+                    "credentials (%s)", tier, os.environ[AWS_PROBLEM_ENV])
+            raise TokenNotMasked(f"{tier}: Bedrock has no usable AWS credentials")
         reason = attempt_reason(previous)
         outer_call = str(call_type).endswith("anthropic_messages")
         if reason not in FALLBACK_REASONS:
@@ -204,3 +211,39 @@ class BedrockFallbackGuard(CustomLogger):
 
 
 bedrock_fallback = BedrockFallbackGuard()
+
+
+# Set by the launcher when it started the proxy without a usable AWS identity, in a state whose
+# subscription tiers need none (files/openclaude_aws.py resolve-or-none): the problem and its fix.
+AWS_PROBLEM_ENV = "OPENCLAUDE_AWS_PROBLEM"
+
+
+def bedrock_groups(config: dict) -> set:
+    """The model groups whose deployments call Bedrock."""
+    return {d["model_name"] for d in config.get("model_list") or []
+            if str((d.get("litellm_params") or {}).get("model", "")).startswith("bedrock/")}
+
+
+class BedrockWithoutCredentials(CustomLogger):
+    """Answers a Bedrock tier's request at once, before the router, with why it cannot work and
+    the fix: no upstream call botocore cannot sign, no retries, and a status (400) Claude Code
+    does not retry either."""
+
+    def __init__(self, groups: set, problem: str | None):
+        super().__init__()
+        self.groups = groups
+        self.problem = problem
+
+    def message(self, group: str) -> str:
+        return (f"openClaude: {group} runs on AWS Bedrock, and no usable AWS credentials were "
+                f"found when openClaude started the proxy: {self.problem}. After the fix, start "
+                "openClaude again: the next launch picks the credentials up.")
+
+    async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):
+        if self.problem and data.get("model") in self.groups:
+            raise HTTPException(status_code=400, detail=self.message(data["model"]))
+        return data
+
+
+bedrock_credentials = BedrockWithoutCredentials(
+    bedrock_groups(yaml.safe_load(CONFIG.read_text()) or {}), os.environ.get(AWS_PROBLEM_ENV))

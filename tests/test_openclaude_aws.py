@@ -233,3 +233,52 @@ def test_environment_gives_the_proxy_env_and_note_without_botocore(home, tmp_pat
     assert "--data aws_region=us-east-1" in found["note"][0]
     assert "fingerprint" not in found
     assert run(home, "check", PYTHONPATH=str(blocked.parent)).returncode != 0  # the block works
+
+
+# --- resolve-or-none: the OAuth state starts without AWS (issue #23) --------------------------
+
+
+def test_resolve_or_none_without_credentials_names_the_problem_and_the_fix_in_one_line(home):
+    (home / ".aws" / "credentials").write_text("")
+    settings = {"env": {"AWS_PROFILE": "dev"}}
+
+    result = run(home, "resolve-or-none", settings)
+
+    assert result.returncode == 0, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("openClaude: Bedrock (qwen-3-coder) cannot work: ")
+    assert "fix: aws configure --profile dev" in line and "Starting anyway" in line
+    found = lines(result)
+    assert found["unavailable"] == [line.split("cannot work: ", 1)[1].split(". Starting")[0]]
+    assert found["set"] == ["AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE=dev"]
+    # Never vouched for by the record: every launch resolves again until the fix.
+    assert found["expiry"] == ["0"] and found["fingerprint"][0].startswith("unavailable-")
+    assert found["summary"][0].startswith("no usable credentials, Bedrock (qwen-3-coder) requests fail")
+    assert run(home, "resolve", settings).returncode == 1
+
+
+def test_resolve_or_none_after_a_failed_refresh_names_the_refresh_command(home):
+    (home / ".aws" / "credentials").write_text("")
+    settings = {"awsAuthRefresh": "echo browser closed >&2; exit 4", "env": {"AWS_PROFILE": "dev"}}
+
+    result = run(home, "resolve-or-none", settings)
+
+    assert result.returncode == 0, result.stderr
+    assert "browser closed" in result.stderr
+    assert "failed with exit status 4" in lines(result)["unavailable"][0]
+
+
+def test_resolve_or_none_with_credentials_resolves_as_resolve_does(home):
+    settings = {"env": {"AWS_PROFILE": "dev"}}
+
+    found, plain = lines(run(home, "resolve-or-none", settings)), lines(run(home, "resolve", settings))
+
+    assert "unavailable" not in found and found == plain
+
+
+def test_resolve_or_none_still_refuses_settings_it_cannot_read(home):
+    (home / ".claude" / "settings.json").write_text("{not json")
+
+    result = run(home, "resolve-or-none")
+
+    assert result.returncode == 1 and "invalid JSON" in result.stderr
