@@ -212,12 +212,12 @@ def test_a_start_after_stop_takes_the_identity_from_the_last_record_without_boto
     assert aws.run().returncode == 0
 
     calls = log.read_text().splitlines()
-    assert [c for c in calls if " environment " in c] and not [c for c in calls if " resolve " in c]
+    assert [c for c in calls if " environment " in c] and not [c for c in calls if " resolve" in c]
     assert proxy_env(aws)["AWS_PROFILE"] == "dev" and len(aws.recorded("litellm")) == 2
     settings(aws, env={"AWS_PROFILE": "prod"})
     assert aws.run("--stop").returncode == 0
     assert aws.run().returncode == 0
-    assert [c for c in log.read_text().splitlines() if " resolve " in c]  # inputs changed
+    assert [c for c in log.read_text().splitlines() if " resolve" in c]  # inputs changed
     assert proxy_env(aws)["AWS_PROFILE"] == "prod"
 
 
@@ -230,7 +230,7 @@ def test_the_warm_start_does_not_resolve_the_identity_again(aws):
     assert aws.run().returncode == 0
 
     calls = log.read_text().splitlines()
-    assert calls and not [call for call in calls if " resolve " in call], calls
+    assert calls and not [call for call in calls if " resolve" in call], calls
 
 
 def test_a_port_change_restarts_the_proxy_on_the_new_port_at_once(aws):
@@ -345,6 +345,7 @@ def test_status_shows_the_identity_and_the_region_to_align(aws):
 
 
 # --- bad input: a clear message naming the setting, claude not started, no file lost ---------
+# The all-Bedrock state needs AWS for every tier; the OAuth state starts without (below).
 
 
 def assert_refused(launcher, result, before: dict, *needles: str) -> None:
@@ -365,6 +366,7 @@ def snapshot(launcher) -> dict:
 
 
 def test_a_profile_that_does_not_exist_is_named_with_the_fix(aws):
+    aws.render(OPENCLAUDE_MODE="bedrock")
     settings(aws, env={"AWS_PROFILE": "nope"})
     before = snapshot(aws)
 
@@ -375,6 +377,7 @@ def test_a_profile_that_does_not_exist_is_named_with_the_fix(aws):
 
 
 def test_a_failing_refresh_command_is_named_and_stops_the_launch(aws):
+    aws.render(OPENCLAUDE_MODE="bedrock")
     (aws.home / ".aws" / "credentials").write_text("")
     refresh = script(aws, "refresh", "echo 'sso: session expired' >&2\nexit 3\n")
     settings(aws, awsAuthRefresh=refresh, env={"AWS_PROFILE": "dev"})
@@ -387,6 +390,7 @@ def test_a_failing_refresh_command_is_named_and_stops_the_launch(aws):
 
 
 def test_missing_credentials_without_a_refresh_command_name_the_login(aws):
+    aws.render(OPENCLAUDE_MODE="bedrock")
     (aws.home / ".aws" / "config").write_text(
         "[profile dev]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = r\n"
         "[sso-session corp]\nsso_start_url = https://example.invalid/start\nsso_region = us-east-1\n")
@@ -400,6 +404,7 @@ def test_missing_credentials_without_a_refresh_command_name_the_login(aws):
 
 
 def test_an_export_command_printing_garbage_is_named_with_the_fix(aws):
+    aws.render(OPENCLAUDE_MODE="bedrock")
     export = script(aws, "export", "echo 'Enter MFA code: not json'\n")
     settings(aws, awsCredentialExport=export)
     before = snapshot(aws)
@@ -429,3 +434,76 @@ def test_credentials_near_their_recorded_expiry_are_resolved_again_without_a_res
     assert result.returncode == 0 and "restarting" not in result.stderr
     assert calls.read_text().count("call") > resolved and aws.proxy_pid() == pid
     assert int(aws.pid_file.read_text().split("\n")[5]) > time.time() + 300
+
+
+# --- the OAuth state without AWS: the subscription starts, Bedrock answers with the fix (#23) --
+
+
+def test_oauth_launch_without_credentials_starts_claude_and_says_in_one_line_what_fails(aws):
+    (aws.home / ".aws" / "credentials").write_text("")
+    settings(aws, env={"AWS_PROFILE": "dev"})
+
+    result = aws.run("-p", "hi")
+
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "cannot work" in line]
+    assert "no AWS credentials found for dev" in line and "fix: aws configure --profile dev" in line
+    assert [record["argv"][1:] for record in aws.recorded("claude")] == [["-p", "hi"]]
+    problem = proxy_env(aws)["OPENCLAUDE_AWS_PROBLEM"]
+    assert "no AWS credentials found for dev" in problem and "fix: aws configure" in problem
+    status = aws.run("--status").stdout
+    assert "aws:     no usable credentials, Bedrock" in status, status
+    assert "each launch checks again" in status
+
+
+def test_without_credentials_each_launch_checks_again_and_keeps_the_proxy(aws):
+    (aws.home / ".aws" / "credentials").write_text("")
+    settings(aws, env={"AWS_PROFILE": "dev"})
+    assert aws.run().returncode == 0
+    pid = aws.proxy_pid()
+
+    again = aws.run()
+
+    assert again.returncode == 0 and "cannot work" in again.stderr
+    assert "restarting" not in again.stderr
+    assert aws.proxy_pid() == pid and len(aws.recorded("litellm")) == 1
+
+
+def test_the_first_launch_after_the_fix_restarts_the_proxy_with_the_credentials(aws, bedrock):
+    """The fix lands where the launcher's cheap inputs cannot see it (as an SSO login fills
+    botocore's token cache): a credential_process that fails until a file appears."""
+    fixed_mark = aws.root / "logged-in"
+    process = script(aws, "credentials", (
+        f"[ -f {shlex.quote(str(fixed_mark))} ] || {{ echo 'not logged in' >&2; exit 1; }}\n"
+        f"printf '{{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\"}}' "
+        f"{PROFILES['dev'][0]} {shlex.quote(PROFILES['dev'][1])}\n"))
+    (aws.home / ".aws" / "config").write_text(f"[profile dev]\ncredential_process = {process}\n")
+    (aws.home / ".aws" / "credentials").write_text("")
+    settings(aws, env={"AWS_PROFILE": "dev"})
+    assert "cannot work" in aws.run().stderr
+    first = aws.proxy_pid()
+
+    fixed_mark.touch()
+    fixed = aws.run()
+
+    assert fixed.returncode == 0, fixed.stderr
+    assert "cannot work" not in fixed.stderr
+    [line] = [line for line in fixed.stderr.splitlines() if "restarting" in line]
+    assert "the AWS identity changed (was: no usable credentials" in line
+    assert aws.proxy_pid() != first and "OPENCLAUDE_AWS_PROBLEM" not in proxy_env(aws)
+    assert signed_by(aws, bedrock) == (200, PROFILES["dev"][0])
+    assert_no_secret_in_files_or(aws, fixed.stderr, fixed.stdout)
+
+
+def test_a_failing_refresh_in_the_oauth_state_is_named_and_claude_starts(aws):
+    (aws.home / ".aws" / "credentials").write_text("")
+    refresh = script(aws, "refresh", "echo 'sso: browser closed' >&2\nexit 3\n")
+    settings(aws, awsAuthRefresh=refresh, env={"AWS_PROFILE": "dev"})
+
+    result = aws.run()
+
+    assert result.returncode == 0, result.stderr
+    assert "sso: browser closed" in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "cannot work" in line]
+    assert "failed with exit status 3" in line
+    assert len(aws.recorded("claude")) == 1
