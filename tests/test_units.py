@@ -192,6 +192,7 @@ def test_oauth_config_routes_opus_and_sonnet_to_anthropic_and_haiku_to_bedrock()
     assert config["litellm_settings"] == {
         "drop_params": True,
         "callbacks": ["openclaude_callbacks.output_limit", "openclaude_callbacks.usage_record",
+                      "openclaude_callbacks.bedrock_credentials",
                       "openclaude_count_tokens.count_tokens_route",
                       "openclaude_bedrock_fields.documented_fields_only"],
         "model_group_settings": {
@@ -496,8 +497,22 @@ def test_only_documented_fields_and_betas_reach_bedrock_claude(bedrock_fields):
 # The output-limit callback (its LiteLLM base class is replaced by a plain one here; the
 # end-to-end test runs it inside the real proxy).
 
+class HTTPExceptionStandIn(Exception):
+    """FastAPI's HTTPException as LiteLLM's proxy reads it: a status and a detail."""
+
+    def __init__(self, status_code: int, detail: str):
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
 @pytest.fixture
 def callbacks(tmp_path, monkeypatch, config_name):
+    monkeypatch.delenv("OPENCLAUDE_AWS_PROBLEM", raising=False)
+    return callbacks_beside_config(tmp_path, monkeypatch, config_name)
+
+
+def callbacks_beside_config(tmp_path, monkeypatch, config_name="config.yaml"):
     module_name = "litellm.integrations.custom_logger"
     fake = types.ModuleType(module_name)
     fake.CustomLogger = type("CustomLogger", (), {"__init__": lambda self: None})
@@ -507,6 +522,9 @@ def callbacks(tmp_path, monkeypatch, config_name):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, module_name, fake)
     monkeypatch.setitem(sys.modules, "litellm._logging", logging_module)
+    fastapi = types.ModuleType("fastapi")
+    fastapi.HTTPException = HTTPExceptionStandIn
+    monkeypatch.setitem(sys.modules, "fastapi", fastapi)
     config_beside(tmp_path, config_name, config_text(data()), monkeypatch)
     return module_beside_config(tmp_path, "openclaude_callbacks",
                                 siblings=("openclaude_usage.py", "openclaude_bedrock_fields.py"))
@@ -538,6 +556,31 @@ def test_modules_beside_the_config_read_the_config_the_launcher_names(callbacks,
     assert callbacks.CONFIG == callbacks.bedrock_fields.CONFIG == tmp_path / "routing.yaml"
     assert callbacks.output_limit.limits == {"qwen-3-coder": 8000}
     assert callbacks.USAGE_FILE == str(tmp_path / "usage.tsv")
+
+
+def test_without_aws_credentials_bedrock_tiers_are_answered_at_once_with_the_fix(
+        tmp_path, monkeypatch):
+    import asyncio
+
+    problem = "no AWS credentials found for dev (~/.aws/config); fix: aws sso login --profile dev"
+    monkeypatch.setenv("OPENCLAUDE_AWS_PROBLEM", problem)
+    module = callbacks_beside_config(tmp_path, monkeypatch)
+    guard = module.bedrock_credentials
+    assert guard.groups == {"qwen-3-coder"}
+    with pytest.raises(module.HTTPException) as refused:
+        asyncio.run(guard.async_pre_call_hook(None, None, {"model": "qwen-3-coder"}, "x"))
+    assert refused.value.status_code == 400  # Claude Code does not retry it
+    assert problem in refused.value.detail and "start openClaude again" in refused.value.detail
+    opus = {"model": "claude-opus-4-6", "max_tokens": 64000}
+    assert asyncio.run(guard.async_pre_call_hook(None, None, opus, "x")) is opus
+
+
+def test_with_aws_credentials_the_bedrock_guard_passes_every_request(callbacks):
+    import asyncio
+
+    haiku = {"model": "qwen-3-coder"}
+    assert callbacks.bedrock_credentials.problem is None
+    assert asyncio.run(callbacks.bedrock_credentials.async_pre_call_hook(None, None, haiku, "x")) is haiku
 
 
 def test_backups_beyond_the_newest_are_chosen_by_time_then_same_second_number():

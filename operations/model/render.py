@@ -47,6 +47,7 @@ def build_config(data: DeployData) -> dict:
     litellm_settings = {
         "drop_params": True,
         "callbacks": [f"{CALLBACKS_MODULE}.output_limit", f"{CALLBACKS_MODULE}.usage_record",
+                      f"{CALLBACKS_MODULE}.bedrock_credentials",
                       f"{COUNT_TOKENS_MODULE}.count_tokens_route",
                       f"{BEDROCK_FIELDS_MODULE}.documented_fields_only"],
     }
