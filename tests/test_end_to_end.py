@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from operations.deploys.openclaude import DEFAULTS
+from operations.model.data import PATH_KEYS
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
 from tests.standins.anthropic import AnthropicStandin
 from tests.standins.bedrock import VALIDATION_ERROR_TYPE, BedrockStandin
@@ -261,25 +262,33 @@ class EndToEnd:
     timings: dict = field(default_factory=dict)
     runs: list = field(default_factory=list)
     proxy_pids: set = field(default_factory=set)
+    # Home-relative paths the deploy was given (group_data's unless a test moves them).
+    paths: dict = field(default_factory=lambda: {key: DEFAULTS[key] for key in PATH_KEYS})
+    # Whether the user's shell carries AWS credentials (else no AWS_* variable at all).
+    shell_aws: bool = True
 
     @property
     def home(self) -> Path:
         return self.sandbox.home
 
+    def at(self, key: str) -> Path:
+        """Where the path key ``key`` puts its file in this world's home."""
+        return self.home / self.paths[key]
+
     @property
     def launcher(self) -> Path:
-        return self.home / ".local/bin/openClaude"
+        return self.at("launcher")
 
     @property
     def alias(self) -> Path:
-        return self.home / ".local/bin/openclaude"
+        return self.at("launcher_alias")
 
     def master_key(self) -> str:
-        return (self.home / ".litellm/master.key").read_text().strip()
+        return self.at("master_key_file").read_text().strip()
 
     def proxy_pid(self) -> int | None:
         try:
-            first = (self.home / ".litellm/proxy.pid").read_text().split("\n", 1)[0].strip()
+            first = self.at("proxy_pid_file").read_text().split("\n", 1)[0].strip()
         except FileNotFoundError:
             return None
         return int(first) if first.isdigit() else None
@@ -293,13 +302,11 @@ class EndToEnd:
         env.update({
             "HOME": str(self.home),
             "PATH": os.pathsep.join([str(self.shim_dir), str(self.claude_dir), str(BIN), "/usr/bin", "/bin",
-                                     str(self.home / ".local/bin")]),
+                                     str(self.alias.parent)]),
             "LANG": "C.UTF-8",
             "TERM": "dumb",
             "USER": os.environ.get("USER", "tester"),
             "TMPDIR": str(self.root / "tmp"),
-            "AWS_ACCESS_KEY_ID": AWS_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": AWS_SECRET_KEY,
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "DISABLE_TELEMETRY": "1",
             "DISABLE_AUTOUPDATER": "1",
@@ -307,6 +314,11 @@ class EndToEnd:
             "OPENCLAUDE_E2E_ENV_RECORD": str(self.env_record),
             "UV_CACHE_DIR": self.uv_cache,
         })
+        if self.shell_aws:
+            env.update(AWS_ACCESS_KEY_ID=AWS_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=AWS_SECRET_KEY)
+        else:
+            # A laptop without AWS answers at once: no instance metadata service to ask.
+            env["AWS_EC2_METADATA_DISABLED"] = "true"
         if oauth:
             env["CLAUDE_CODE_OAUTH_TOKEN"] = OAUTH_TOKEN
         return env
@@ -396,7 +408,7 @@ class EndToEnd:
                                capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
             except subprocess.TimeoutExpired:
                 pass  # the pids below are stopped directly
-        config = str(self.home / ".litellm/config.yaml")
+        config = str(self.at("litellm_config"))
         for pid in sorted(self.proxy_pids):
             # Only a process that is still our proxy: never a pid the system has reused.
             if alive(pid) and "litellm" in command_line(pid) and config in command_line(pid):
@@ -407,18 +419,21 @@ class EndToEnd:
 
 @contextmanager
 def deployed_world(root: Path, home: Path, api: AnthropicStandin, bedrock: BedrockStandin,
-                   claude_cli: Path, uv_cache, *, aws_region: str, record: str):
+                   claude_cli: Path, uv_cache, *, aws_region: str, record: str,
+                   paths: dict | None = None, shell_aws: bool = True):
     """An EndToEnd for ``home`` deployed with deploy.py against the started stand-ins (the
     result in ``world.deployed``); on exit its runs go to ``root/record`` and the proxy, the
-    tap and the stand-ins are stopped."""
+    tap and the stand-ins are stopped. ``paths``: path keys given to the deploy as data;
+    ``shell_aws``: whether the user's shell carries AWS credentials."""
     port = free_port()
     tap = Tap(port)
     # No litellm_release/litellm_fork overrides: the deploy installs group_data's pinned release.
     data = {"litellm_source": "release", "litellm_port": port, "anthropic_api_base": api.url,
-            "bedrock_runtime_endpoint": bedrock.url, "aws_region": aws_region}
+            "bedrock_runtime_endpoint": bedrock.url, "aws_region": aws_region, **(paths or {})}
     sandbox = Sandbox(home=home, env={"UV_CACHE_DIR": str(uv_cache)}, sources={}, data={})
     world = EndToEnd(root, sandbox, api, bedrock, tap, port, claude_cli, root / "shim",
-                     root / "claude-env", data, str(uv_cache))
+                     root / "claude-env", data, str(uv_cache), shell_aws=shell_aws)
+    world.paths.update(paths or {})
     try:
         world.deployed = world.pyinfra("deploy.py", oauth=False)
         assert world.deployed.returncode == 0, world.deployed.output

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 import pytest
 
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
-from tests.conftest import Sandbox
-from tests.processes import free_port
 from tests.standins.anthropic import AnthropicStandin
 from tests.standins.bedrock import BedrockStandin
 from tests.test_end_to_end import (
@@ -25,22 +23,10 @@ from tests.test_end_to_end import (
     AWS_SECRET_KEY,
     BEDROCK_REPLY,
     SHIM,
-    EndToEnd,
-    Tap,
     converse_posts,
+    deployed_world,
 )
 from tests.test_verify import checks
-
-
-class WithoutAws(EndToEnd):
-    """The end-to-end world whose user's shell carries no AWS variable (no keys, no profile)."""
-
-    def env(self, *, oauth: bool) -> dict:
-        env = {name: value for name, value in super().env(oauth=oauth).items()
-               if not name.startswith("AWS_")}
-        # What a laptop without AWS would answer at once: no instance metadata service.
-        env["AWS_EC2_METADATA_DISABLED"] = "true"
-        return env
 
 
 @dataclass
@@ -53,6 +39,7 @@ class Launches:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
+    """The end-to-end world whose user has no AWS identity: no ~/.aws, no AWS_* in the shell."""
     root = tmp_path_factory.mktemp("no-aws")
     home = root / "home"
     for directory in (home, root / "project", root / "tmp", root / "shim"):
@@ -63,23 +50,9 @@ def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
     api = AnthropicStandin(reply_text=ANTHROPIC_REPLY).start()
     bedrock = BedrockStandin(AWS_ACCESS_KEY, AWS_SECRET_KEY, "us-west-2",
                              reply_text=BEDROCK_REPLY).start()
-    port = free_port()
-    tap = Tap(port)
-    data = {"litellm_source": "release", "litellm_port": port, "anthropic_api_base": api.url,
-            "bedrock_runtime_endpoint": bedrock.url, "aws_region": "us-west-2"}
-    sandbox = Sandbox(home=home, env={"UV_CACHE_DIR": str(uv_cache)}, sources={}, data={})
-    world = WithoutAws(root, sandbox, api, bedrock, tap, port, claude_cli, root / "shim",
-                       root / "claude-env", data, str(uv_cache))
-    try:
-        deployed = world.pyinfra("deploy.py", oauth=False)
-        assert deployed.returncode == 0, deployed.output
+    with deployed_world(root, home, api, bedrock, claude_cli, uv_cache, aws_region="us-west-2",
+                        record="no-aws-runs.json", shell_aws=False) as world:
         yield world
-    finally:
-        world.dump(root / "no-aws-runs.json")
-        world.stop_proxy()
-        tap.close()
-        api.stop()
-        bedrock.stop()
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,8 @@ def read_target(paths: dict, model_ids=(), proxy_at_login: bool = False) -> dict
         keys=[paths["master_key_file"]],
         model_ids=model_ids,
         same_files=[(paths["launcher_alias"], paths["launcher"])],
-        on_path=paths["bin_dir"],
+        # The directory of the name users type (the alias), which may be apart from the launcher.
+        on_path=paths["alias_dir"],
         login_agent=(proxy_at_login, paths["launch_agent"], paths["systemd_unit"]),
     )
 
@@ -134,6 +135,9 @@ def _routing_config(target: _Target) -> None:
     data, paths = target.data, target.paths
     directory(name=f"~/{paths['config_dir']} exists and is private", **target.where("config_dir"),
               mode=0o700)
+    if paths["key_dir"] != paths["config_dir"]:
+        directory(name=f"~/{paths['key_dir']} exists", **target.where("key_dir"),
+                  mode=0o700 if target.entry("key_dir").kind == "missing" else None)
     master_key(name="A per-machine master key for the proxy", **target.where("master_key_file"))
     config = config_text(data)
     placed_file(
@@ -171,6 +175,8 @@ def _launcher(target: _Target) -> None:
         mode=0o755,
         backups_kept=data.backups_kept,
     )
+    if paths["alias_dir"] != paths["bin_dir"]:
+        directory(name=f"~/{paths['alias_dir']} exists", **target.where("alias_dir"))
     symlink(
         name=f"~/{paths['launcher_alias']} points at the launcher",
         **target.where("launcher_alias"),
@@ -179,8 +185,8 @@ def _launcher(target: _Target) -> None:
         backups_kept=data.backups_kept,
     )
     launcher_dir_on_path(
-        name=f"~/{paths['bin_dir']} is on the login shell's PATH",
-        directory=paths["bin_dir"],
+        name=f"~/{paths['alias_dir']} is on the login shell's PATH",
+        directory=paths["alias_dir"],
         facts=target.facts,
         command=posixpath.basename(paths["launcher_alias"]),
     )

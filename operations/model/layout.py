@@ -58,7 +58,9 @@ def managed_paths(paths: dict) -> dict:
     return {
         "config_dir": config_dir,
         **{entry.role: f"{config_dir}/{entry.name}" for entry in BESIDE_CONFIG},
+        "key_dir": posixpath.dirname(paths["master_key_file"]),
         "bin_dir": posixpath.dirname(paths["launcher"]),
+        "alias_dir": posixpath.dirname(paths["launcher_alias"]),
         "openclaude_settings": f"{paths['openclaude_dir']}/settings.json",
         **paths,
     }
@@ -69,7 +71,9 @@ def written_dirs(paths: dict) -> list[str]:
     found: list[str] = []
     for directory in (
         posixpath.dirname(paths["litellm_config"]),
+        posixpath.dirname(paths["master_key_file"]),
         posixpath.dirname(paths["launcher"]),
+        posixpath.dirname(paths["launcher_alias"]),
         paths["openclaude_dir"],
     ):
         parts = directory.split("/")

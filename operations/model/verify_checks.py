@@ -110,10 +110,10 @@ def user_settings_check(facts: dict, paths: dict) -> Check:
 
 def path_check(facts: dict, paths: dict) -> Check:
     name = "launcher's directory on the login shell's PATH"
-    problem = path_problem(facts, paths["bin_dir"])
+    problem = path_problem(facts, paths["alias_dir"])
     if problem:
-        return Check(name, False, problem, path_fix(facts, paths["bin_dir"]))
-    return Check(name, True, f"~/{paths['bin_dir']} ({facts.get('shell')})")
+        return Check(name, False, problem, path_fix(facts, paths["alias_dir"]))
+    return Check(name, True, f"~/{paths['alias_dir']} ({facts.get('shell')})")
 
 
 def settings_check(data: DeployData, text: str | None, path: str, redeploy: str) -> Check:
