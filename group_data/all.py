@@ -9,7 +9,7 @@ uv_requirement = "uv==0.13.9"
 # 1.99.0, the fork included, also put the OAuth token on Bedrock requests (fixed by PR #37905).
 litellm_source = "release"
 # uv requirements. A bare URL is installed with the proxy extra: "litellm[proxy] @ URL".
-litellm_release = "litellm[proxy]==1.108.5"
+litellm_release = "litellm[proxy]==1.108.7"
 litellm_fork = "git+https://github.com/iamadamreed/litellm.git@fix/anthropic-oauth-token-forwarding"
 
 litellm_port = 4000
