@@ -9,8 +9,14 @@ uv_requirement = "uv==0.13.9"
 # 1.99.0, the fork included, also put the OAuth token on Bedrock requests (fixed by PR #37905).
 litellm_source = "release"
 # uv requirements. A bare URL is installed with the proxy extra: "litellm[proxy] @ URL".
+# The release's exact pin installs every distribution from its lock, files/litellm-<version>.lock
+# (version and sha256 each); any other requirement installs unlocked (docs/safety.md).
 litellm_release = "litellm[proxy]==1.108.7"
+# The plan's fork, LiteLLM ~1.81.4: without the fixes of later advisories (the deploy names them).
+# Pin it to the commit you reviewed (@<40 hex digits); the branch's head could not be looked up
+# here, so the default still names the branch, litellm_fork_branch.
 litellm_fork = "git+https://github.com/iamadamreed/litellm.git@fix/anthropic-oauth-token-forwarding"
+litellm_fork_branch = "fix/anthropic-oauth-token-forwarding"
 
 litellm_port = 4000
 aws_region = "us-west-2"

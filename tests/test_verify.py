@@ -27,6 +27,9 @@ AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "A
            "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
 CHECKS = (
     "LiteLLM installed from the expected source",
+    "LiteLLM is not the unpatched fork",
+    "LiteLLM's distributions are the locked set",
+    "no sign of a compromised LiteLLM release",
     "config routes each tier as data says",
     "launcher present, executable, syntax-valid",
     "launcher and its alias both run it",

@@ -17,13 +17,19 @@ from pyinfra.api import deploy
 from files.openclaude_settings import derive_file_text
 from operations.facts.host import OpenClaudeHost
 from operations.model.data import DataError, DeployData, load_data
-from operations.model.inputs import input_problems, input_warnings, region_warnings
+from operations.model.inputs import (
+    input_problems,
+    input_warnings,
+    litellm_warnings,
+    region_warnings,
+)
 from operations.model.launcher_renderer import render_launcher
 from operations.model.layout import PLACED, managed_paths, tool_dirs, written_dirs
 from operations.model.login_agent import login_agent
 from operations.model.render import config_text, launcher_values, settings_tiers
+from operations.model.supply_chain import lock_path
 from operations.ops.homefiles import directory, master_key, placed_file, symlink
-from operations.ops.inputs import inputs_usable, model_ids_current
+from operations.ops.inputs import inputs_usable, model_ids_current, say_once
 from operations.ops.login_agent import proxy_at_login
 from operations.ops.runlock import lock_changes, registered_operations
 from operations.ops.shellpath import launcher_dir_on_path
@@ -74,9 +80,10 @@ def openclaude(mode: str = "oauth"):
                                        proxy_at_login=data.proxy_at_login))
     if not _inputs_usable(target):
         return
+    say_once(litellm_warnings(data))
     unlocked = registered_operations()
 
-    # Task 1: LiteLLM from the chosen source, as a uv tool.
+    # Task 1: LiteLLM from the chosen source, as a uv tool, with its lock's distributions.
     _litellm(target)
     # Task 2: the routing config, with a per-machine master key referenced from the environment,
     # and the modules LiteLLM loads and scripts the launcher runs, all beside it.
@@ -124,10 +131,13 @@ def _inputs_usable(target: _Target) -> bool:
 def _litellm(target: _Target) -> None:
     data = target.data
     uv_installed(name="uv is available", requirement=data.uv_requirement, facts=target.facts)
+    lock = lock_path(data.litellm_requirement)
     litellm_installed(
-        name=f"LiteLLM is installed from {data.litellm_requirement}",
+        name=f"LiteLLM is installed from {data.litellm_requirement}"
+        + (f" as files/{lock.name} pins" if lock else ""),
         requirement=data.litellm_requirement,
         facts=target.facts,
+        lock=lock,
     )
 
 

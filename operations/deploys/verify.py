@@ -8,6 +8,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from operations.deploys.openclaude import DEFAULTS, read_target
+from operations.facts.litellm_environment import LitellmEnvironment
 from operations.facts.probes import LiveProbe, VerifyProbe
 from operations.model.data import MODES, DataError, load_data
 from operations.model.layout import managed_paths
@@ -17,13 +18,16 @@ from operations.model.verify_checks import (
     alias_check,
     aws_check,
     claude_check,
+    compromise_check,
     context_check,
     deployed_mode,
     entry_text,
+    fork_check,
     key_check,
     launcher_check,
     lifecycle_checks,
     live_checks,
+    lock_check,
     path_check,
     routing_check,
     settings_check,
@@ -57,8 +61,13 @@ def verify():
     probe = host.get_fact(VerifyProbe, launcher=launcher,
                           alias=f"{home}/{paths['launcher_alias']}", aws=aws)
     entries = facts["entries"]
+    environment = (host.get_fact(LitellmEnvironment, env=f"{facts['tool_dir']}/litellm")
+                   if facts.get("tool_dir") else LitellmEnvironment.default())
     checks = [
         source_check(data, facts, redeploy),
+        fork_check(data),
+        lock_check(data, environment, redeploy),
+        compromise_check(environment),
         routing_check(data, entry_text(entries, paths["litellm_config"]), redeploy),
         launcher_check(facts, probe, paths["launcher"], redeploy),
         alias_check(facts, probe, paths, facts["home"], redeploy),

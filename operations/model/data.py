@@ -82,6 +82,9 @@ class DeployData:
     bedrock_claude_betas: list[str] | None = None
     # Start the proxy at login with the user's service manager (operations/ops/login_agent.py).
     proxy_at_login: bool = False
+    # Whether litellm_requirement is the plan's fork, and the branch its pin was taken from.
+    fork: bool = False
+    fork_branch: str | None = None
 
     def tier(self, slot: str) -> Tier:
         return next(tier for tier in self.tiers if tier.slot == slot)
@@ -213,6 +216,8 @@ def load_data(data, mode: str) -> DeployData:
         bedrock_claude_fields=_fields_rule("bedrock_claude_fields", data.get("bedrock_claude_fields")),
         bedrock_claude_betas=_names("bedrock_claude_betas", data.get("bedrock_claude_betas")),
         proxy_at_login=proxy_at_login,
+        fork=requirement_key == "litellm_fork",
+        fork_branch=data.get("litellm_fork_branch"),
     )
 
 

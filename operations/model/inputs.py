@@ -7,6 +7,7 @@ from files.openclaude_settings import SettingsError, parse_settings
 from operations.model.data import DeployData, token_leak_warning
 from operations.model.layout import written_dirs
 from operations.model.sources import wanted_source
+from operations.model.supply_chain import supply_problems, supply_warnings
 
 
 def _shown(path: str) -> str:
@@ -58,6 +59,8 @@ def input_problems(data: DeployData, facts: dict) -> list[str]:
         wanted_source(data.litellm_requirement)
     except ValueError as error:
         problems.append(f"LiteLLM requirement {data.litellm_requirement!r}: {error}")
+    else:
+        problems += supply_problems(data.litellm_requirement)
     return problems
 
 
@@ -65,6 +68,11 @@ def input_warnings(data: DeployData) -> list[str]:
     """What the deploy reports but does not stop for."""
     leak = token_leak_warning(data)
     return [leak] if leak else []
+
+
+def litellm_warnings(data: DeployData) -> list[str]:
+    """The fork's known holes, or an unlocked release: said once per run."""
+    return supply_warnings(data.litellm_requirement, fork=data.fork, fork_branch=data.fork_branch)
 
 
 def region_warnings(data: DeployData, settings_entry, path: str) -> list[str]:

@@ -16,6 +16,19 @@ from operations.model.lifecycle import lifecycle_findings
 from operations.model.render import build_config, settings_tiers
 from operations.model.shellpath import path_fix, path_problem
 from operations.model.sources import installed_source, wanted_source
+from operations.model.supply_chain import (
+    COMPROMISED_VERSIONS,
+    DAEMON_LOCK,
+    FORK_HOLES,
+    INCIDENT_STEPS,
+    INDICATOR_FILES,
+    indicator_findings,
+    installed_set,
+    lock_path,
+    locked_set,
+    read_lock,
+    set_differences,
+)
 from operations.model.windows import (
     LONG_CONTEXT_WINDOW,
     MAX_CONTEXT_ENV,
@@ -54,6 +67,44 @@ def source_check(data: DeployData, facts: dict, redeploy: str) -> Check:
                      f"installed from {installed.describe()}, expected {data.litellm_requirement}",
                      redeploy)
     return Check("LiteLLM installed from the expected source", True, data.litellm_requirement)
+
+
+def fork_check(data: DeployData) -> Check:
+    """The plan's fork installs LiteLLM ~1.81.4, without the fixes of later advisories."""
+    name = "LiteLLM is not the unpatched fork"
+    if data.fork:
+        return Check(name, False, FORK_HOLES,
+                     "--data litellm_source=release (the official release, locked), then re-run deploy.py")
+    return Check(name, True, data.litellm_requirement)
+
+
+def lock_check(data: DeployData, environment: dict, redeploy: str) -> Check:
+    """The distributions in LiteLLM's tool environment against its lock, for its own Python."""
+    name = "LiteLLM's distributions are the locked set"
+    lock = lock_path(data.litellm_requirement)
+    if lock is None:
+        return Check(name, True, f"unlocked: {data.litellm_requirement} has no lock in files/")
+    if not environment["present"] or environment["markers"] is None:
+        return Check(name, False, "LiteLLM's tool environment is missing or its Python does not run",
+                     redeploy)
+    installed = installed_set(environment["dists"])
+    locked = locked_set(read_lock(lock.read_text(), f"files/{lock.name}"), environment["markers"])
+    differences = set_differences(installed, locked)
+    if differences:
+        shown = "; ".join(differences[:5]) + (f" and {len(differences) - 5} more"
+                                               if len(differences) > 5 else "")
+        return Check(name, False, shown, f"{redeploy} (it installs exactly what files/{lock.name} pins)")
+    return Check(name, True, f"{len(installed)} distributions as files/{lock.name} pins")
+
+
+def compromise_check(environment: dict) -> Check:
+    """Files and releases of LiteLLM's 2026 compromises, in its tool environment or /tmp."""
+    name = "no sign of a compromised LiteLLM release"
+    findings = indicator_findings(environment["indicators"], environment["dists"])
+    if findings:
+        return Check(name, False, "; ".join(findings), INCIDENT_STEPS)
+    return Check(name, True, f"none of {', '.join(INDICATOR_FILES)}, "
+                 f"{'/'.join(COMPROMISED_VERSIONS)} releases, {DAEMON_LOCK}")
 
 
 def routing_check(data: DeployData, text: str | None, redeploy: str) -> Check:

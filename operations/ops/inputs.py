@@ -5,12 +5,26 @@ from __future__ import annotations
 import shlex
 from datetime import date
 
+import click
 from pyinfra import host, logger, state
 from pyinfra.api import operation
 
 from operations.facts.host import OpenClaudeHost
 from operations.model.lifecycle import lifecycle_findings
 from operations.model.windows import window_findings
+
+
+# Warnings this run printed: said once per run, not per host, nor again when pyinfra runs an
+# operation's body a second time.
+_SAID: set = set()
+
+
+def say_once(warnings: list[str]) -> None:
+    """Print each of ``warnings`` unless this run already did."""
+    for warning in warnings:
+        if warning not in _SAID:
+            _SAID.add(warning)
+            logger.warning(click.style(f"openClaude warning: {warning}", fg="yellow"))
 
 
 @operation()

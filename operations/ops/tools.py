@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import shlex
+import uuid
+from io import BytesIO
+from pathlib import Path
 
 from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api import FileUploadCommand, operation
 
 from operations.model.sources import installed_source, uv_install_args, wanted_source
+from operations.model.supply_chain import lock_constraints, read_lock, receipt_constraints
 
 UV_HOME_DIR = ".local/share/openclaude/uv"
+_INSTALL_SCRIPT = Path(__file__).with_name("litellm_install.sh").read_text()
 _MAC_INSTALL_UV = (
     "Install uv for this user (brew install uv, or uv's standalone installer, which puts it in "
     "~/.local/bin), or the Command Line Tools for python3 and pip (xcode-select --install)"
@@ -72,19 +77,23 @@ def uv_installed(requirement: str = "uv", *, facts: dict):
 
 
 @operation()
-def litellm_installed(requirement: str, *, facts: dict):
+def litellm_installed(requirement: str, *, facts: dict, lock: Path | None = None):
     """
-    Ensure LiteLLM is a uv tool installed from ``requirement`` (official release or fork).
+    Ensure LiteLLM is a uv tool installed from ``requirement`` (official release or fork), with
+    exactly the distributions ``lock`` pins when there is one.
 
-    Reads uv's receipt, not ``litellm --version`` (which takes ~18 s): same source -> nothing;
-    another source -> replaced; absent -> installed, once. A replacing source is first installed
-    into a staging tool directory, so a source that cannot be fetched or built leaves the
-    installed LiteLLM in place; the real install then runs from uv's warm cache. Both compile
+    Reads uv's receipt, not ``litellm --version`` (which takes ~18 s): same source and same
+    lock pins -> nothing; otherwise installed, once. With a lock, every distribution it pins
+    is first installed with ``--require-hashes`` into a throwaway environment (``uv tool
+    install`` checks no hash), then the tool offline from what was checked, constrained by the
+    lock. A replacing source is first installed into a staging tool directory, so a source that
+    cannot be fetched, checked or built leaves the installed LiteLLM in place. Both compile
     bytecode, so the first proxy boot does not recompile LiteLLM (nor every boot, where
     ``PYTHONDONTWRITEBYTECODE`` is set).
 
-    + requirement: a uv requirement, e.g. ``litellm[proxy]==1.108.5`` or ``git+https://...@ref``
+    + requirement: a uv requirement, e.g. ``litellm[proxy]==1.108.7`` or ``git+https://...@ref``
     + facts: the ``OpenClaudeHost`` fact
+    + lock: the lock file (``files/litellm-<version>.lock``), or None to install unlocked
 
     **Example:**
 
@@ -92,38 +101,22 @@ def litellm_installed(requirement: str, *, facts: dict):
 
         litellm_installed(
             name="LiteLLM from the official release",
-            requirement="litellm[proxy]==1.108.5",
+            requirement="litellm[proxy]==1.108.7",
             facts=facts,
+            lock=Path("files/litellm-1.108.7.lock"),
         )
     """
-    installed = installed_source(facts.get("receipt"))
-    if installed == wanted_source(requirement):
-        host.noop(f"LiteLLM is installed from {requirement}")
+    receipt = facts.get("receipt")
+    pins = lock_constraints(read_lock(lock.read_text(), lock.name)) if lock else frozenset()
+    if installed_source(receipt) == wanted_source(requirement) and receipt_constraints(receipt) == pins:
+        host.noop(f"LiteLLM is installed from {requirement}" + (f" as {lock.name} pins" if lock else ""))
         return
-    uv = shlex.quote(_uv_path(facts))
-    wanted = " ".join(shlex.quote(arg) for arg in uv_install_args(requirement))
-    staging = (
-        # Staging trees of killed runs (an EXIT trap does not run on SIGKILL), after an hour.
-        'find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name "openclaude-litellm.*" -user "$(id -u)" '
-        "-mmin +60 -exec rm -rf {} + 2>/dev/null; "
-        'staging=$(mktemp -d "${TMPDIR:-/tmp}/openclaude-litellm.XXXXXX") && '
-        "trap 'rm -rf \"$staging\"' EXIT && "
-    )
-    failed = (
-        f"echo {shlex.quote(f'openClaude: could not install LiteLLM from {requirement}; the installed LiteLLM (if any) was left in place. uv said:')} >&2; "
-        'tail -n 15 "$staging/log" >&2; exit 1; fi'
-    )
-    if not facts.get("receipt"):
-        # Nothing installed, so nothing to keep in place: one install, no staging install first.
-        yield (
-            f'{staging}if ! {uv} tool install --no-progress --force {wanted} --compile-bytecode '
-            f'> "$staging/log" 2>&1; then {failed}'
-        )
-        return
-    yield (
-        f"{staging}"
-        f'if ! UV_TOOL_DIR="$staging/tools" UV_TOOL_BIN_DIR="$staging/bin" '
-        f'{uv} tool install --no-progress {wanted} --compile-bytecode > "$staging/log" 2>&1; then {failed} && '
-        'rm -rf "$staging" && '
-        f"{uv} tool install --no-progress --force {wanted} --compile-bytecode"
-    )
+    upload = ""
+    if lock:
+        # In the user's home, not a shared /tmp; the script moves it into its staging directory.
+        upload = f"{facts['home']}/.openclaude-{lock.name}.{uuid.uuid4().hex}"
+        yield FileUploadCommand(BytesIO(lock.read_bytes()), upload)
+    arguments = [_uv_path(facts), upload, f"files/{lock.name}" if lock else "",
+                 "1" if receipt else "0", requirement, *uv_install_args(requirement)]
+    yield (f"sh -c {shlex.quote(_INSTALL_SCRIPT)} litellm-install "
+           + " ".join(shlex.quote(argument) for argument in arguments))

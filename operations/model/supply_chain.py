@@ -23,9 +23,9 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
-from operations.sources import PROXY_EXTRA, TOOL, uv_requirement, wanted_source
+from operations.model.sources import PROXY_EXTRA, TOOL, uv_requirement, wanted_source
 
-FILES = Path(__file__).resolve().parent.parent / "files"
+FILES = Path(__file__).resolve().parents[2] / "files"
 
 # Releases of LiteLLM published compromised on the package registry (2026).
 COMPROMISED_VERSIONS = {
@@ -60,6 +60,16 @@ FORK_WARNING = (
 FORK_UNPINNED = (
     "litellm_fork names no commit ({ref!r} can move between two deploys): set it to the commit "
     "you reviewed, git+https://...@<40 hex digits>."
+)
+
+UNLOCKED = (
+    "litellm_release {requirement!r} has no lock ({locks} in the repository): it installs "
+    "unlocked, its dependencies resolved afresh and checked against no hash"
+)
+# verify.py's line for the fork.
+FORK_HOLES = (
+    "the plan's fork (LiteLLM ~1.81.4) lacks the fixes for " + ", ".join(FORK_ADVISORIES)
+    + "; the official release has its change since 1.81.14"
 )
 
 LOCK_NAME = "litellm-{version}.lock"
@@ -209,16 +219,56 @@ def dist_info_version(name: str) -> tuple[str, str] | None:
         return canonicalize_name(match.group(1)), match.group(2)
 
 
-def indicator_findings(files: list[str], dist_infos: list[str], daemon_lock: bool) -> list[str]:
-    """The compromise indicators among a tool environment's files and distributions."""
-    found = [path for path in files if path.rsplit("/", 1)[-1] in INDICATOR_FILES]
-    for entry in dist_infos:
-        parsed = dist_info_version(entry.rsplit("/", 1)[-1])
+def indicator_findings(indicators: list[str], dists: list[str]) -> list[str]:
+    """The compromise indicators among a tool environment's files (``LitellmEnvironment``) and
+    distributions (``*.dist-info`` paths), each naming its path."""
+    found = [f"{path} (the 1.107.0 payload's daemon)" if path == DAEMON_LOCK else path
+             for path in indicators]
+    for path in dists:
+        parsed = dist_info_version(path.rsplit("/", 1)[-1])
         if parsed and parsed[0] == TOOL and parsed[1] in COMPROMISED_VERSIONS:
-            found.append(f"{entry} (compromised release {parsed[1]})")
-    if daemon_lock:
-        found.append(f"{DAEMON_LOCK} (the 1.107.0 payload's daemon)")
+            found.append(f"{path} (compromised release {parsed[1]})")
     return found
+
+
+def installed_set(dists: list[str]) -> dict[str, str]:
+    """``{distribution: version}`` from ``*.dist-info`` paths."""
+    return dict(filter(None, (dist_info_version(path.rsplit("/", 1)[-1]) for path in dists)))
+
+
+def supply_problems(requirement: str, files: Path = FILES) -> list[str]:
+    """What stops the deploy: a compromised release, or a lock that is not the release's."""
+    problem = compromised_problem(requirement)
+    if problem:
+        return [problem]
+    lock = lock_path(requirement, files)
+    if lock is None:
+        return []
+    version = release_version(requirement)
+    regenerate = f"regenerate it: {LOCK_COMMAND.format(version=version)}"
+    try:
+        pins = read_lock(lock.read_text(), f"files/{lock.name}")
+    except LockError as error:
+        return [f"{error}; {regenerate}"]
+    pinned = sorted(pin.version for pin in pins if pin.name == TOOL)
+    if pinned != [version]:
+        return [f"files/{lock.name} pins litellm {', '.join(pinned) or 'nowhere'}, not {version}; "
+                f"{regenerate}"]
+    return []
+
+
+def supply_warnings(requirement: str, *, fork: bool, fork_branch: str | None,
+                    files: Path = FILES) -> list[str]:
+    """What the deploy says once per run about the LiteLLM it installs."""
+    if fork:
+        warnings = [FORK_WARNING.format(requirement=requirement, branch=fork_branch or "unknown")]
+        if not fork_is_pinned(requirement):
+            warnings.append(FORK_UNPINNED.format(ref=wanted_source(requirement).rev or "no ref"))
+        return warnings
+    if lock_path(requirement, files) is None:
+        locks = ", ".join(f"files/{path.name}" for path in sorted(files.glob("litellm-*.lock")))
+        return [UNLOCKED.format(requirement=requirement, locks=locks or "none")]
+    return []
 
 
 def fork_is_pinned(requirement: str) -> bool:
