@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from packaging.markers import default_environment
 
-from operations.litellm_environment import LitellmEnvironment
-from operations.openclaude import DEFAULTS
-from operations.supply_chain import (
+from operations.deploys.openclaude import DEFAULTS
+from operations.facts.litellm_environment import LitellmEnvironment
+from operations.model.supply_chain import (
     DAEMON_LOCK,
     FORK_ADVISORIES,
     INDICATOR_FILES,
