@@ -176,7 +176,8 @@ GNU_ONLY = re.compile(r"\b(timeout|flock|realpath|setsid|stdbuf)\b|readlink -f|s
                       r"|date -d|find [^|;]*-printf|base64 -w")
 
 
-@pytest.mark.parametrize("name", ["facts.host._HOST_SCRIPT", "facts.probes._PROBE_SCRIPT", "facts.probes._LIVE_SCRIPT"])
+@pytest.mark.parametrize("name", ["facts.host._HOST_SCRIPT", "facts.probes._PROBE_SCRIPT", "facts.probes._LIVE_SCRIPT",
+                                  "facts.litellm_environment._SCRIPT", "ops.tools._INSTALL_SCRIPT"])
 def test_target_scripts_use_no_gnu_only_tool(name):
     """verify's live prompts need a real proxy, so the BSD PATH run below cannot reach them."""
     module, attribute = name.rsplit(".", 1)

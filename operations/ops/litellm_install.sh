@@ -12,16 +12,16 @@ if [ -n "$upload" ]; then
   find "${upload%/*}" -maxdepth 1 -type f -name ".openclaude-litellm-*.lock.*" -mmin +60 \
     -exec rm -f {} + 2>/dev/null
 fi
+staging=""
+trap 'rm -rf ${staging:+"$staging"} ${upload:+"$upload"}' EXIT
 staging=$(mktemp -d "${TMPDIR:-/tmp}/openclaude-litellm.XXXXXX") || exit 1
-trap 'rm -rf "$staging"' EXIT
 failed() {
   echo "openClaude: $1; the installed LiteLLM (if any) was left in place. uv said:" >&2
   tail -n 15 "$staging/log" >&2
   exit 1
 }
 if [ -n "$upload" ]; then
-  lock="$staging/${lock_name##*/}"
-  mv "$upload" "$lock" || exit 1
+  lock=$upload
   if ! { "$uv" venv --quiet "$staging/check" &&
          "$uv" pip install --no-progress --require-hashes --python "$staging/check/bin/python" \
            -r "$lock"; } > "$staging/log" 2>&1; then

@@ -113,7 +113,7 @@ def litellm_installed(requirement: str, *, facts: dict, lock: Path | None = None
         return
     upload = ""
     if lock:
-        # In the user's home, not a shared /tmp; the script moves it into its staging directory.
+        # In the user's home, not a shared /tmp; the install removes it when it ends.
         upload = f"{facts['home']}/.openclaude-{lock.name}.{uuid.uuid4().hex}"
         yield FileUploadCommand(BytesIO(lock.read_bytes()), upload)
     arguments = [_uv_path(facts), upload, f"files/{lock.name}" if lock else "",
