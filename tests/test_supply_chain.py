@@ -39,7 +39,7 @@ from operations.model.supply_chain import (
     supply_problems,
 )
 from tests.litellm_sources import FORK_BRANCH
-from tests.support.runs import BIN, REPO, Result
+from tests.support.runs import BIN, REPO, Result, pyinfra_command, scrubbed_environment
 from tests.support.sandbox import Sandbox, sandbox_env
 
 if sys.version_info >= (3, 11):
@@ -429,3 +429,22 @@ def test_a_tampered_hash_on_a_fresh_machine_installs_nothing(tmp_path, uv_cache)
     assert result.returncode != 0
     assert re.search(r"openClaude: zipp==\S+ does not match its sha256", result.output), result.output
     assert sandbox.snapshot() == {} and not tool_env(sandbox).exists()
+
+
+def test_over_ssh_the_lock_is_uploaded_and_installs_exactly_the_locked_set(make_ssh_fleet):
+    fleet = make_ssh_fleet(1)
+    inventory = fleet.inventory_file(Path(fleet.make_dir("inventory", mode=0o700)) / "one.py")
+
+    completed = subprocess.run(pyinfra_command(inventory, "deploy.py"), cwd=REPO,
+                               env=scrubbed_environment(), capture_output=True, text=True,
+                               timeout=900, stdin=subprocess.DEVNULL)
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    home = Path(fleet.home_of("dev1"))
+    env = home / ".local/share/uv/tools/litellm"
+    markers = json.loads(subprocess.run([str(env / "bin" / "python"), "-c", MARKER_READER],
+                                        capture_output=True, text=True, check=True).stdout)
+    [site] = env.glob("lib/python*/site-packages")
+    installed = installed_set([str(path) for path in site.glob("*.dist-info")])
+    assert installed == locked_set(read_lock(lock_path(RELEASE).read_text(), "lock"), markers)
+    assert not list(home.glob(".openclaude-litellm-*"))  # the uploaded lock is gone
