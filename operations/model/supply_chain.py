@@ -76,7 +76,7 @@ LOCK_NAME = "litellm-{version}.lock"
 # How the lock is made: one command, run from the repository (docs/safety.md, "Supply chain").
 LOCK_COMMAND = (
     "echo 'litellm[proxy]=={version}' | uv pip compile - --universal --python-version 3.10 "
-    "--generate-hashes --no-header -o files/litellm-{version}.lock"
+    "--generate-hashes -o files/litellm-{version}.lock"
 )
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 
@@ -125,10 +125,9 @@ def read_lock(text: str, source: str) -> list[Pin]:
     pins = []
     # Continuation lines ("\\" + newline) join a requirement with its hashes.
     for line in text.replace("\\\n", " ").splitlines():
-        line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
-        if not line:
-            continue
         words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
         hashes = [w for w in words if w.startswith("--hash=sha256:")]
         requirement = " ".join(w for w in words if not w.startswith("--hash="))
         try:
