@@ -68,9 +68,9 @@ def _sibling(name: str):
 usage = _sibling("openclaude_usage")
 bedrock_fields = _sibling("openclaude_bedrock_fields")
 USAGE_FILE = os.environ["OPENCLAUDE_USAGE_RECORD"]
-# Why a subscription tier may fall back to Bedrock; any other 401 (an expired or revoked token)
-# must reach Claude Code, which refreshes its token or asks for /login.
-FALLBACK_REASONS = ("rate_limit", "overloaded", "server_error", "oauth_refused")
+# The header on a request the pass-through (openclaude_passthrough) hands over to a Bedrock
+# fallback group: the reason Anthropic's answer gave.
+FALLBACK_HEADER = "x-openclaude-fallback"
 
 
 def request_metadata(kwargs) -> dict:
@@ -96,6 +96,11 @@ SERVER_ERRORS = ("InternalServerError", "ServiceUnavailableError", "BadGatewayEr
 OTHER_ERRORS = {"AuthenticationError": "auth", "PermissionDeniedError": "forbidden",
                 "BadRequestError": "bad_request", "ContextWindowExceededError": "prompt_too_long",
                 "NotFoundError": "not_found"}
+
+
+def handed_over_reason(metadata: dict) -> str | None:
+    """The fallback reason the pass-through named on the request, if it handed it over."""
+    return (metadata.get("headers") or {}).get(FALLBACK_HEADER)
 
 
 def attempt_reason(attempt: dict) -> str:
@@ -145,7 +150,7 @@ class UsageRecord(CustomLogger):
             input=payload.get("prompt_tokens"),
             output=payload.get("completion_tokens"),
             latency_ms=round((end_time - start_time).total_seconds() * 1000),
-            fallback=attempt_reason(previous) if tier else None,
+            fallback=(handed_over_reason(metadata) or attempt_reason(previous)) if tier else None,
             cost=payload.get("response_cost") if provider == "bedrock" else None,
         )
 
@@ -189,15 +194,15 @@ class BedrockFallbackGuard(CustomLogger):
                     "openClaude: %s: not falling back to Bedrock, which has no usable AWS "
                     "credentials (%s)", tier, os.environ[AWS_PROBLEM_ENV])
             raise TokenNotMasked(f"{tier}: Bedrock has no usable AWS credentials")
-        reason = attempt_reason(previous)
+        reason = handed_over_reason(metadata) or attempt_reason(previous)
         outer_call = str(call_type).endswith("anthropic_messages")
-        if reason not in FALLBACK_REASONS:
+        if reason not in usage.FALLBACK_REASONS:
             if outer_call:
                 verbose_proxy_logger.warning(
                     "openClaude: %s: Anthropic answered %s; not falling back to Bedrock (Claude Code "
                     "refreshes its sign-in or asks for /login)", tier, reason)
             raise TokenNotMasked(f"{tier}: {reason} is not a reason to fall back")
-        if outer_call:
+        if outer_call and not handed_over_reason(metadata):  # the pass-through said so already
             verbose_proxy_logger.warning("openClaude: %s fell back to Bedrock (%s from Anthropic)",
                                          tier, reason)
         kwargs.pop("headers", None)  # Claude Code's own headers are for Anthropic only

@@ -28,10 +28,26 @@ TIER_SLOTS = ("opus", "sonnet", "haiku")
 MAX_BYTES = 8 * 1024 * 1024
 
 
+# Anthropic's refusals of subscription traffic, by a phrase of their message (public reports,
+# 2026); each is a kind ``--usage`` counts and names.
+REFUSALS = (
+    (401, "OAuth authentication is currently not supported", "oauth_refused"),
+    (400, "Third-party apps now draw from your extra usage", "third_party_refused"),
+    (None, "only authorized for use with Claude Code", "claude_code_only"),
+    (403, "OAuth authentication is currently not allowed for this organization", "oauth_not_allowed"),
+)
+# Why a subscription tier may fall back to Bedrock: answers a Bedrock request truly fixes. An
+# expired or revoked token (401) and a permission refusal (403) reach Claude Code, which
+# refreshes its sign-in or asks for /login, or tells the user what their organisation allows.
+FALLBACK_REASONS = ("rate_limit", "overloaded", "server_error", "oauth_refused",
+                    "third_party_refused", "claude_code_only")
+
+
 def error_kind(status: int, message: str = "") -> str:
     """A short name for an upstream's error (what ``--usage`` counts), never its message."""
-    if status == 401 and "OAuth authentication is currently not supported" in message:
-        return "oauth_refused"
+    for refusal_status, phrase, kind in REFUSALS:
+        if refusal_status in (None, status) and phrase in message:
+            return kind
     # LiteLLM reports Anthropic's 529 as a 500 whose message names the overload.
     if status >= 500 and "overloaded" in message.lower():
         return "overloaded"
@@ -69,6 +85,17 @@ def append(path: str, line: str, max_bytes: int = MAX_BYTES) -> None:
         os.write(descriptor, line.encode("utf-8"))
     finally:
         os.close(descriptor)
+
+
+def write_private(path: str, text: str) -> None:
+    """Replace the private (0600) file at ``path`` with ``text`` in one step."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(descriptor, text.encode("utf-8"))
+    finally:
+        os.close(descriptor)
+    os.replace(temporary, path)
 
 
 def whole_record(values: list, latest: float) -> bool:

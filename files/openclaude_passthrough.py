@@ -1,0 +1,340 @@
+"""LiteLLM callback placed beside ``~/.litellm/config.yaml`` by the openClaude deploy: the
+subscription tiers pass straight through to Anthropic.
+
+Claude Code's gateway protocol reference says a gateway in front of Anthropic's API relays:
+LiteLLM's Messages route re-sends the request as its own (user-agent, re-sorted betas, dropped
+fields) and answers errors with its own retries, cooldowns and bodies. This module wraps the
+proxy's ASGI application. A ``POST /v1/messages`` or ``/v1/messages/count_tokens`` whose model
+LiteLLM's router resolves to an ``anthropic/`` deployment, and that carries the proxy key in
+``x-litellm-api-key`` (how the launcher sends it beside Claude Code's own credential), goes to
+that deployment's ``api_base`` as it came: method, path, query, headers and body byte for byte,
+less the proxy key and hop-by-hop headers. The answer comes back as it came, streamed as it
+arrives; Claude Code retries by itself. Everything else is LiteLLM's, unchanged (the Bedrock
+tiers, a wrong key, the health checks).
+
+The request's model is looked up in LiteLLM's own router (``get_model_list``): a wildcard entry
+(``claude-*`` -> ``anthropic/claude-*``) passes through like a named one.
+
+Per upstream attempt it appends a line to the usage record (``openclaude_usage``), and keeps the
+last ``anthropic-ratelimit-unified-*`` headers Anthropic sent (no other header, no secret) in
+``plan.json`` beside the config for ``openclaude --usage``. With ``fallback_to_bedrock``, a
+refusal that a Bedrock answer truly fixes (``openclaude_usage.FALLBACK_REASONS``) is handed to
+LiteLLM as a request for the tier's Bedrock fallback group; an expired sign-in (401) or a
+permission refusal (403) reaches Claude Code as Anthropic sent it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import importlib.util
+import json
+import os
+import time
+from pathlib import Path
+
+import httpx
+from litellm._logging import verbose_proxy_logger
+from litellm.integrations.custom_logger import CustomLogger
+
+ROUTES = (b"/v1/messages", b"/v1/messages/count_tokens")
+PROXY_KEY_HEADER = b"x-litellm-api-key"
+# RFC 9110 section 7.6.1, plus what the HTTP client computes for the upstream itself.
+HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
+              b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length"}
+# The proxy's HTTP server writes its own Date; an answer carries one.
+SERVER_WRITTEN = {b"date"}
+ANTHROPIC_API = "https://api.anthropic.com"
+UNIFIED_PREFIX = "anthropic-ratelimit-unified-"
+FALLBACK_SUFFIX = "-bedrock-fallback"
+# The header naming a fallback's reason on the request handed to LiteLLM (read by the callbacks'
+# usage record; the fallback guard keeps every client header off Bedrock).
+FALLBACK_HEADER = b"x-openclaude-fallback"
+
+
+def _sibling(name: str):
+    """A module beside this one: LiteLLM loads callbacks by file path, not from sys.path."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+usage = _sibling("openclaude_usage")
+
+
+def anthropic_deployment(model: str):
+    """``(upstream model id, api_base)`` of the ``anthropic/`` deployment LiteLLM's router serves
+    ``model`` from, else None (a Bedrock tier, an unknown name, a mixed group)."""
+    from litellm.proxy import proxy_server
+
+    router = proxy_server.llm_router
+    if router is None or not isinstance(model, str) or not model:
+        return None
+    deployments = router.get_model_list(model_name=model) or []
+    params = [dict(d.get("litellm_params") or {}) for d in deployments]
+    if not params or not all(str(p.get("model", "")).startswith("anthropic/") for p in params):
+        return None
+    upstream = params[0]["model"].split("/", 1)[1]
+    if "*" in upstream:
+        upstream = model  # a wildcard deployment serves the name it was asked for
+    return upstream, params[0].get("api_base") or ANTHROPIC_API
+
+
+def proxy_key_matches(headers: list) -> bool:
+    """The proxy key, checked as LiteLLM checks its master key (constant time)."""
+    from litellm.proxy import proxy_server
+    from litellm.proxy.auth.user_api_key_auth import _get_bearer_token_or_received_api_key
+
+    master_key = proxy_server.master_key
+    sent = [value for name, value in headers if name == PROXY_KEY_HEADER]
+    if not master_key or len(sent) != 1:
+        return False
+    key = _get_bearer_token_or_received_api_key(sent[0].decode("latin-1"))
+    return hmac.compare_digest(key.encode(), str(master_key).encode())
+
+
+def upstream_headers(headers: list, master_key: str) -> list | None:
+    """Claude Code's headers for Anthropic, in order: less the proxy key and hop-by-hop ones;
+    None when any other carries the master key (it never leaves the machine)."""
+    named_in_connection = {token.strip().lower().encode() for name, value in headers
+                           if name == b"connection" for token in value.decode("latin-1").split(",")}
+    kept = [(name, value) for name, value in headers
+            if name != PROXY_KEY_HEADER and name not in HOP_BY_HOP and name not in named_in_connection]
+    if any(master_key.encode() in value for _, value in kept):
+        return None
+    return kept
+
+
+def with_model(body: bytes, model: str, upstream: str) -> bytes:
+    """The body as sent, or re-serialised with the upstream id when the tier's name differs."""
+    if model == upstream:
+        return body
+    parsed = json.loads(body)
+    parsed["model"] = upstream
+    return json.dumps(parsed, separators=(",", ":")).encode()
+
+
+def error_of(body: bytes) -> tuple:
+    """``(error.type, error.message)`` of an Anthropic error body, ``("", "")`` if it has none."""
+    try:
+        error = json.loads(body).get("error") or {}
+    except (ValueError, AttributeError):
+        return "", ""
+    return str(error.get("type") or ""), str(error.get("message") or "")
+
+
+class TokenCounter:
+    """Input and output tokens of an answer, from its JSON or its event stream as it passes."""
+
+    def __init__(self, streamed: bool):
+        self.streamed = streamed
+        self.pending = b""
+        self.input = None
+        self.output = None
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.streamed:
+            self.pending += chunk
+            return
+        lines = (self.pending + chunk).split(b"\n")
+        self.pending = lines.pop()
+        for line in lines:
+            if line.startswith(b"data:") and b"usage" in line:
+                self.take(line[5:])
+
+    def take(self, data: bytes) -> None:
+        try:
+            event = json.loads(data)
+        except ValueError:
+            return
+        usage_field = (event.get("message") or event).get("usage") or {}
+        if "input_tokens" in usage_field:
+            self.input = usage_field["input_tokens"]
+        if "output_tokens" in usage_field:
+            self.output = usage_field["output_tokens"]
+
+    def finish(self) -> None:
+        if not self.streamed and self.pending:
+            self.take(self.pending)
+
+
+class PassThrough(CustomLogger):
+    """Wraps the proxy's ASGI application (see the module docstring)."""
+
+    def __init__(self, usage_record: Path):
+        super().__init__()
+        self.usage_file = str(usage_record)
+        self.plan_file = usage_record.with_name("plan.json")
+        self.client = None
+        from litellm.proxy.proxy_server import app
+
+        self.app = app
+        if app.middleware_stack is None:
+            app.middleware_stack = app.build_middleware_stack()
+        self.inner = app.middleware_stack
+        app.middleware_stack = self
+
+    async def __call__(self, scope, receive, send):
+        if (scope["type"] != "http" or scope["method"] != "POST"
+                or scope.get("raw_path", b"").split(b"?")[0] not in ROUTES
+                or not proxy_key_matches(scope["headers"])):
+            return await self.inner(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before its request arrived
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        replayed = self.replay(body, receive)
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        model = parsed.get("model") if isinstance(parsed, dict) else None
+        deployment = anthropic_deployment(model)
+        headers = upstream_headers(scope["headers"], str(self.master_key()))
+        if deployment is None or headers is None:
+            # Only the pass-through names a fallback's reason to the callbacks.
+            scope = {**scope, "headers": [h for h in scope["headers"] if h[0] != FALLBACK_HEADER]}
+            return await self.inner(scope, replayed, send)
+        await self.relay(scope, replayed, send, body, parsed, deployment, headers)
+
+    @staticmethod
+    def master_key() -> str:
+        from litellm.proxy import proxy_server
+
+        return str(proxy_server.master_key)
+
+    @staticmethod
+    def replay(body: bytes, receive):
+        """A ``receive`` that hands LiteLLM the body already read, then the client's own."""
+        sent = False
+
+        async def replayed():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replayed
+
+    def http(self) -> httpx.AsyncClient:
+        if self.client is None:
+            # No timeout but the connect one: Claude Code keeps its own (API_TIMEOUT_MS).
+            self.client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=30.0))
+        return self.client
+
+    async def relay(self, scope, receive, send, body, parsed, deployment, headers):
+        model, (upstream, api_base) = parsed["model"], deployment
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string") or b""
+        url = api_base.rstrip("/") + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        client = self.http()
+        request = client.build_request("POST", url, content=with_model(body, model, upstream))
+        # Only Claude Code's headers: none of the HTTP client's defaults (user-agent, accept...).
+        request.headers = httpx.Headers([(b"host", request.headers["host"].encode()), *headers,
+                                         (b"content-length", str(len(request.content)).encode())])
+        streamed = parsed.get("stream") is True
+        started = time.time()
+        try:
+            answer = await client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            verbose_proxy_logger.warning("openClaude: %s: cannot reach %s: %s", model, api_base, error)
+            self.record(model, upstream, 502, "unreachable", None, started)
+            await self.answer(send, 502, {"type": "error", "error": {
+                "type": "api_error", "message": f"openClaude proxy: cannot reach {api_base}: {error}"}})
+            return
+        try:
+            self.keep_plan_standing(answer.headers)
+            messages = raw_path.split(b"?")[0] == ROUTES[0]
+            if answer.status_code >= 400:
+                error_body = await answer.aread()
+                if messages:
+                    self.record(model, upstream, answer.status_code,
+                                usage.error_kind(answer.status_code, error_of(error_body)[1]), None, started)
+                reason = messages and self.fallback_reason(answer.status_code, error_body, model)
+                if reason:
+                    await answer.aclose()
+                    await self.fall_back(scope, receive, send, parsed, reason)
+                    return
+                await self.start(send, answer)
+                await send({"type": "http.response.body", "body": error_body, "more_body": False})
+                return
+            await self.start(send, answer)
+            counter = TokenCounter(streamed)
+            async for chunk in answer.aiter_raw():
+                counter.feed(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            counter.finish()
+            if messages:
+                self.record(model, upstream, answer.status_code, None, counter, started)
+        finally:
+            await answer.aclose()
+
+    @staticmethod
+    async def start(send, answer: httpx.Response) -> None:
+        headers = [(name.lower(), value) for name, value in answer.headers.raw
+                   if name.lower() not in SERVER_WRITTEN and name.lower() not in HOP_BY_HOP - {b"content-length"}]
+        await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
+
+    @staticmethod
+    async def answer(send, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def fallback_reason(self, status: int, body: bytes, model: str) -> str | None:
+        """Why ``model``'s Bedrock fallback answers instead, or None (no fallback group, or an
+        answer a fallback must not mask)."""
+        from litellm.proxy import proxy_server
+
+        fallback_group = model + FALLBACK_SUFFIX
+        if not (proxy_server.llm_router and proxy_server.llm_router.get_model_list(model_name=fallback_group)):
+            return None
+        kind = usage.error_kind(status, error_of(body)[1])
+        if kind in usage.FALLBACK_REASONS:
+            return kind
+        verbose_proxy_logger.warning(
+            "openClaude: %s: Anthropic answered %s; not falling back to Bedrock (Claude Code "
+            "refreshes its sign-in or asks for /login)", model, kind)
+        return None
+
+    async def fall_back(self, scope, receive, send, parsed, reason):
+        """The request, for the tier's Bedrock fallback group, handed to LiteLLM."""
+        model = parsed["model"]
+        verbose_proxy_logger.warning("openClaude: %s fell back to Bedrock (%s from Anthropic)", model, reason)
+        rewritten = json.dumps({**parsed, "model": model + FALLBACK_SUFFIX}).encode()
+        headers = [(name, value) for name, value in scope["headers"]
+                   if name not in (b"content-length", FALLBACK_HEADER)]
+        headers += [(b"content-length", str(len(rewritten)).encode()), (FALLBACK_HEADER, reason.encode())]
+        await self.inner({**scope, "headers": headers}, self.replay(rewritten, receive), send)
+
+    def record(self, model, upstream, status, error, counter, started) -> None:
+        line = usage.usage_line({
+            "time": started, "group": model, "upstream": f"anthropic/{upstream}", "status": status,
+            "error": error, "input": counter.input if counter else None,
+            "output": counter.output if counter else None,
+            "latency_ms": round((time.time() - started) * 1000)})
+        try:
+            usage.append(self.usage_file, line)
+        except OSError as error:
+            verbose_proxy_logger.warning("openClaude: cannot record usage in %s: %s", self.usage_file, error)
+
+    def keep_plan_standing(self, headers: httpx.Headers) -> None:
+        """The last ``anthropic-ratelimit-unified-*`` headers, with the time they came."""
+        unified = {name: value for name, value in headers.items() if name.lower().startswith(UNIFIED_PREFIX)}
+        if not unified:
+            return
+        try:
+            usage.write_private(str(self.plan_file), json.dumps({"time": time.time(), "headers": unified}))
+        except OSError as error:
+            verbose_proxy_logger.warning("openClaude: cannot keep the plan's standing in %s: %s",
+                                         self.plan_file, error)
+
+
+# The launcher starts the proxy with the record's path (files/openClaude).
+passthrough = PassThrough(Path(os.environ["OPENCLAUDE_USAGE_RECORD"]))
