@@ -41,6 +41,8 @@ DEFAULT_REPLY_TEXT = "Hello from the Anthropic stand-in."
 ERRORS = {
     "rate_limit": (429, "rate_limit_error",
                    "This request would exceed your account's rate limit. Please try again later."),
+    "plan_limit": (429, "rate_limit_error",
+                   "This request would exceed your account's rate limit. Please try again later."),
     "overloaded": (529, "overloaded_error", "Overloaded"),
     "oauth_refused": (401, "authentication_error", "OAuth authentication is currently not supported."),
     "token_expired": (401, "authentication_error",
@@ -51,7 +53,43 @@ ERRORS = {
     "permission": (403, "permission_error", "OAuth authentication is currently not allowed for this organization."),
     "not_found": (404, "not_found_error", "model: claude-opus-4-6"),
     "request_too_large": (413, "request_too_large", "Request exceeds the maximum allowed number of bytes."),
+    "third_party_refused": (400, "invalid_request_error",
+                            "Third-party apps now draw from your extra usage, not your plan limits. "
+                            "Add more at claude.ai/settings/usage and keep going."),
+    "claude_code_only": (400, "invalid_request_error",
+                         "This credential is only authorized for use with Claude Code and cannot be "
+                         "used for other API requests."),
+    "oauth_not_allowed": (403, "permission_error",
+                          "OAuth authentication is currently not allowed for this organization."),
 }
+# Whether the client may retry (x-should-retry), per status; a 429 also says when (retry-after).
+SHOULD_RETRY = {429: "true", 529: "true", 500: "true"}
+RETRY_AFTER_SECONDS = 17
+
+
+def plan_standing(status: str = "allowed", five_hour: float = 0.42, seven_day: float = 0.17,
+                  claim: str = "five_hour", reset: int = 1796421060) -> dict:
+    """The ``anthropic-ratelimit-unified-*`` headers Anthropic puts on a subscription's answers:
+    the plan's 5-hour and 7-day windows (utilization 0-1, status, reset in epoch seconds) and the
+    window that decides (``claim``). ``reset`` is fixed so two runs read the same message."""
+    week = reset + 4 * 86400
+    window_status = {"five_hour": status if claim == "five_hour" else "allowed",
+                     "seven_day": status if claim == "seven_day" else "allowed"}
+    prefix = "anthropic-ratelimit-unified-"
+    return {
+        f"{prefix}status": status,
+        f"{prefix}reset": str(reset if claim == "five_hour" else week),
+        f"{prefix}representative-claim": claim,
+        f"{prefix}5h-status": window_status["five_hour"],
+        f"{prefix}5h-utilization": str(five_hour),
+        f"{prefix}5h-reset": str(reset),
+        f"{prefix}7d-status": window_status["seven_day"],
+        f"{prefix}7d-utilization": str(seven_day),
+        f"{prefix}7d-reset": str(week),
+        f"{prefix}fallback-percentage": "0.5",
+        f"{prefix}overage-status": "rejected",
+        f"{prefix}overage-disabled-reason": "org_level_disabled",
+    }
 
 
 def random_id(prefix: str, length: int = 22) -> str:
@@ -389,7 +427,10 @@ class AnthropicStandin(StandinServer):
                           so Claude Code's side requests (title, quota) are not picked.
         send_ping         emit Anthropic's ``ping`` event after message_start when streaming (default False)
         fail_with         None, or a key of ``ERRORS``: every valid POST /v1/messages is answered with that
-                          error (status, Anthropic's error shape) until it is set back to None
+                          error (status, Anthropic's error shape, ``request-id``, ``x-should-retry``, a
+                          429's ``retry-after``) until it is set back to None; ``plan_limit`` also
+                          carries the plan's standing, rejected on its 5-hour window
+        standing          None, or ``plan_standing(...)``: headers every Messages answer carries
 
     Each ``requests`` entry for POST /v1/messages also carries:
         reply         "text", "tool_use" or "error" (what the stand-in answered)
@@ -404,6 +445,7 @@ class AnthropicStandin(StandinServer):
         self.reply_text = reply_text
         self.send_ping = False
         self.fail_with: str | None = None
+        self.standing: dict | None = None
 
     # -- routing ---------------------------------------------------------
     def _respond(self, exchange: Exchange, record: dict) -> None:
@@ -417,13 +459,23 @@ class AnthropicStandin(StandinServer):
         else:
             self._error(exchange, 404, "not_found_error", f"Not found: {method} {record['path']}")
 
-    def _error(self, exchange: Exchange, status: int, error_type: str, message: str) -> None:
+    def _error(self, exchange: Exchange, status: int, error_type: str, message: str,
+               headers: dict | None = None) -> None:
         request_id = random_id("req_01")
         exchange.send_json(
             status,
             {"type": "error", "error": {"type": error_type, "message": message}, "request_id": request_id},
-            headers={"request-id": request_id},
+            headers={"request-id": request_id, **(headers or {})},
         )
+
+    def _failure_headers(self, failure: str, status: int) -> dict:
+        headers = dict(self.standing or {})
+        if failure == "plan_limit":
+            headers.update(plan_standing("rejected", five_hour=1.0))
+        headers["x-should-retry"] = SHOULD_RETRY.get(status, "false")
+        if status == 429:
+            headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+        return headers
 
     @staticmethod
     def _input_text(body: dict) -> str:
@@ -451,7 +503,8 @@ class AnthropicStandin(StandinServer):
         failure = self.fail_with
         if failure is not None:
             record.update(reply="error", failed_with=failure)
-            self._error(exchange, *ERRORS[failure])
+            status, error_type, message = ERRORS[failure]
+            self._error(exchange, status, error_type, message, self._failure_headers(failure, status))
             return
 
         tool_results = [
@@ -492,7 +545,7 @@ class AnthropicStandin(StandinServer):
             "output_tokens": output_tokens,
             "service_tier": "standard",
         }
-        headers = {"request-id": random_id("req_01")}
+        headers = {"request-id": random_id("req_01"), **(self.standing or {})}
         if not stream:
             exchange.send_json(
                 200,
