@@ -44,7 +44,6 @@ HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-autho
 # The proxy's HTTP server writes its own Date; an answer carries one.
 SERVER_WRITTEN = {b"date"}
 ANTHROPIC_API = "https://api.anthropic.com"
-UNIFIED_PREFIX = "anthropic-ratelimit-unified-"
 FALLBACK_SUFFIX = "-bedrock-fallback"
 # The header naming a fallback's reason on the request handed to LiteLLM (read by the callbacks'
 # usage record; the fallback guard keeps every client header off Bedrock).
@@ -164,7 +163,7 @@ class PassThrough(CustomLogger):
     def __init__(self, usage_record: Path):
         super().__init__()
         self.usage_file = str(usage_record)
-        self.plan_file = usage_record.with_name("plan.json")
+        self.plan_file = usage_record.with_name(usage.PLAN_FILE)
         self.client = None
         from litellm.proxy.proxy_server import app
 
@@ -326,7 +325,7 @@ class PassThrough(CustomLogger):
 
     def keep_plan_standing(self, headers: httpx.Headers) -> None:
         """The last ``anthropic-ratelimit-unified-*`` headers, with the time they came."""
-        unified = {name: value for name, value in headers.items() if name.lower().startswith(UNIFIED_PREFIX)}
+        unified = {name: value for name, value in headers.items() if name.lower().startswith(usage.UNIFIED_PREFIX)}
         if not unified:
             return
         try:

@@ -24,6 +24,21 @@ FIELDS = ("time", "group", "upstream", "status", "error", "input", "output", "la
           "fallback", "cost")
 # The launcher's SETTINGS_TIERS holds more than the tier names (the model, a context window).
 TIER_SLOTS = ("opus", "sonnet", "haiku")
+# The pass-through keeps the last anthropic-ratelimit-unified-* headers here, beside the record.
+PLAN_FILE = "plan.json"
+UNIFIED_PREFIX = "anthropic-ratelimit-unified-"
+# The plan's windows as Anthropic names them (representative-claim) and in its header names.
+PLAN_WINDOWS = (("five_hour", "5h", "5-hour"), ("seven_day", "7d", "7-day"))
+# What a refusal kind means for the user, shown by --usage when one was recorded.
+REFUSAL_NOTES = {
+    "oauth_refused": "Anthropic refused the sign-in's OAuth requests (claude update; /login)",
+    "third_party_refused": "Anthropic took the requests for a third-party app's and billed them to "
+                           "extra usage: report it with the proxy log (the pass-through relays Claude "
+                           "Code's requests unchanged)",
+    "claude_code_only": "Anthropic took the requests for another client's: report it with the proxy log",
+    "oauth_not_allowed": "the organisation does not allow Claude Code on a subscription: ask its admin, "
+                         "or rollback.py to put every tier on Bedrock",
+}
 # About 70 000 requests per file: a month of a heavy user's requests fits in the two files.
 MAX_BYTES = 8 * 1024 * 1024
 
@@ -182,12 +197,54 @@ def summarise(records, tiers: dict) -> dict:
     return summary
 
 
+def plan_standing(path: str) -> dict | None:
+    """The plan's windows from the last unified headers recorded (``PLAN_FILE``), or None."""
+    try:
+        with open(path, encoding="utf-8") as recorded:
+            kept = json.load(recorded)
+        headers = {name.lower(): value for name, value in kept["headers"].items()}
+        seen = float(kept["time"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+    def number(name: str):
+        try:
+            return float(headers[UNIFIED_PREFIX + name])
+        except (KeyError, ValueError):
+            return None
+
+    standing = {"as_of": seen, "status": headers.get(UNIFIED_PREFIX + "status"),
+                "representative_claim": headers.get(UNIFIED_PREFIX + "representative-claim")}
+    for window, short, _ in PLAN_WINDOWS:
+        standing[window] = {"utilization": number(f"{short}-utilization"),
+                            "status": headers.get(f"{UNIFIED_PREFIX}{short}-status"),
+                            "resets_at": number(f"{short}-reset")}
+    return standing
+
+
+def _moment(epoch) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M") if epoch is not None else "unknown"
+
+
+def plan_lines(standing: dict | None) -> list:
+    if standing is None:
+        return ["  plan: no answer from Anthropic recorded its standing yet"]
+    lines = [f"  plan (Anthropic's last answer, {_moment(standing['as_of'])}): "
+             f"{standing['status'] or 'unknown'}, decided by {standing['representative_claim'] or 'unknown'}"]
+    for window, _, label in PLAN_WINDOWS:
+        values = standing[window]
+        used = values["utilization"]
+        lines.append(f"      {label} window: {'unknown' if used is None else f'{used:.0%}'} used, "
+                     f"{values['status'] or 'unknown'}, resets {_moment(values['resets_at'])}")
+    return lines
+
+
 def _counts(counts: dict) -> str:
     return ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())) or "none"
 
 
-def table(summary: dict, since: date, path: str, skipped: int = 0) -> str:
-    lines = [f"openClaude usage since {since.isoformat()} (from {path})"]
+def table(summary: dict, since: date, path: str, skipped: int = 0, standing: dict | None = None) -> str:
+    lines = [f"openClaude usage since {since.isoformat()} (from {path})", *plan_lines(standing)]
     if not summary:
         lines.append("  no requests recorded")
     if skipped:
@@ -203,6 +260,7 @@ def table(summary: dict, since: date, path: str, skipped: int = 0) -> str:
             f"      errors: {_counts(tier['errors'])}; fallbacks to Bedrock: {_counts(tier['fallbacks'])}",
             f"      upstreams: {_counts(tier['upstreams'])}",
         ]
+        lines += [f"      {kind}: {note}" for kind, note in REFUSAL_NOTES.items() if kind in tier["errors"]]
     return "\n".join(lines)
 
 
@@ -230,11 +288,12 @@ def main(argv: list[str]) -> int:
     start = time.mktime(datetime(since.year, since.month, since.day).timetuple())
     skipped = Counter()
     summary = summarise(read_records(path, start, skipped), tiers)
+    standing = plan_standing(os.path.join(os.path.dirname(path), PLAN_FILE))
     if as_json:
-        print(json.dumps({"since": since.isoformat(), "file": path, "tiers": summary,
+        print(json.dumps({"since": since.isoformat(), "file": path, "plan": standing, "tiers": summary,
                           "skipped_lines": skipped["lines"]}, indent=2))
     else:
-        print(table(summary, since, path, skipped["lines"]))
+        print(table(summary, since, path, skipped["lines"], standing))
     return 0
 
 
