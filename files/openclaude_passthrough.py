@@ -37,12 +37,6 @@ from litellm._logging import verbose_proxy_logger
 from litellm.integrations.custom_logger import CustomLogger
 
 ROUTES = (b"/v1/messages", b"/v1/messages/count_tokens")
-PROXY_KEY_HEADER = b"x-litellm-api-key"
-# RFC 9110 section 7.6.1, plus what the HTTP client computes for the upstream itself.
-HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
-              b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length"}
-# The proxy's HTTP server writes its own Date; an answer carries one.
-SERVER_WRITTEN = {b"date"}
 ANTHROPIC_API = "https://api.anthropic.com"
 FALLBACK_SUFFIX = "-bedrock-fallback"
 # The header naming a fallback's reason on the request handed to LiteLLM (read by the callbacks'
@@ -59,6 +53,7 @@ def _sibling(name: str):
 
 
 usage = _sibling("openclaude_usage")
+relay = _sibling("openclaude_relay")
 
 
 def anthropic_deployment(model: str):
@@ -85,76 +80,11 @@ def proxy_key_matches(headers: list) -> bool:
     from litellm.proxy.auth.user_api_key_auth import _get_bearer_token_or_received_api_key
 
     master_key = proxy_server.master_key
-    sent = [value for name, value in headers if name == PROXY_KEY_HEADER]
+    sent = [value for name, value in headers if name == relay.PROXY_KEY_HEADER]
     if not master_key or len(sent) != 1:
         return False
     key = _get_bearer_token_or_received_api_key(sent[0].decode("latin-1"))
     return hmac.compare_digest(key.encode(), str(master_key).encode())
-
-
-def upstream_headers(headers: list, master_key: str) -> list | None:
-    """Claude Code's headers for Anthropic, in order: less the proxy key and hop-by-hop ones;
-    None when any other carries the master key (it never leaves the machine)."""
-    named_in_connection = {token.strip().lower().encode() for name, value in headers
-                           if name == b"connection" for token in value.decode("latin-1").split(",")}
-    kept = [(name, value) for name, value in headers
-            if name != PROXY_KEY_HEADER and name not in HOP_BY_HOP and name not in named_in_connection]
-    if any(master_key.encode() in value for _, value in kept):
-        return None
-    return kept
-
-
-def with_model(body: bytes, model: str, upstream: str) -> bytes:
-    """The body as sent, or re-serialised with the upstream id when the tier's name differs."""
-    if model == upstream:
-        return body
-    parsed = json.loads(body)
-    parsed["model"] = upstream
-    return json.dumps(parsed, separators=(",", ":")).encode()
-
-
-def error_of(body: bytes) -> tuple:
-    """``(error.type, error.message)`` of an Anthropic error body, ``("", "")`` if it has none."""
-    try:
-        error = json.loads(body).get("error") or {}
-    except (ValueError, AttributeError):
-        return "", ""
-    return str(error.get("type") or ""), str(error.get("message") or "")
-
-
-class TokenCounter:
-    """Input and output tokens of an answer, from its JSON or its event stream as it passes."""
-
-    def __init__(self, streamed: bool):
-        self.streamed = streamed
-        self.pending = b""
-        self.input = None
-        self.output = None
-
-    def feed(self, chunk: bytes) -> None:
-        if not self.streamed:
-            self.pending += chunk
-            return
-        lines = (self.pending + chunk).split(b"\n")
-        self.pending = lines.pop()
-        for line in lines:
-            if line.startswith(b"data:") and b"usage" in line:
-                self.take(line[5:])
-
-    def take(self, data: bytes) -> None:
-        try:
-            event = json.loads(data)
-        except ValueError:
-            return
-        usage_field = (event.get("message") or event).get("usage") or {}
-        if "input_tokens" in usage_field:
-            self.input = usage_field["input_tokens"]
-        if "output_tokens" in usage_field:
-            self.output = usage_field["output_tokens"]
-
-    def finish(self) -> None:
-        if not self.streamed and self.pending:
-            self.take(self.pending)
 
 
 class PassThrough(CustomLogger):
@@ -167,7 +97,6 @@ class PassThrough(CustomLogger):
         self.client = None
         from litellm.proxy.proxy_server import app
 
-        self.app = app
         if app.middleware_stack is None:
             app.middleware_stack = app.build_middleware_stack()
         self.inner = app.middleware_stack
@@ -175,8 +104,7 @@ class PassThrough(CustomLogger):
 
     async def __call__(self, scope, receive, send):
         if (scope["type"] != "http" or scope["method"] != "POST"
-                or scope.get("raw_path", b"").split(b"?")[0] not in ROUTES
-                or not proxy_key_matches(scope["headers"])):
+                or scope.get("raw_path", b"").split(b"?")[0] not in ROUTES):
             return await self.inner(scope, receive, send)
         body, more = b"", True
         while more:
@@ -191,13 +119,23 @@ class PassThrough(CustomLogger):
         except ValueError:
             parsed = None
         model = parsed.get("model") if isinstance(parsed, dict) else None
-        deployment = anthropic_deployment(model)
-        headers = upstream_headers(scope["headers"], str(self.master_key()))
+        deployment = anthropic_deployment(model) if proxy_key_matches(scope["headers"]) else None
+        headers = relay.upstream_headers(scope["headers"], self.master_key())
         if deployment is None or headers is None:
             # Only the pass-through names a fallback's reason to the callbacks.
             scope = {**scope, "headers": [h for h in scope["headers"] if h[0] != FALLBACK_HEADER]}
-            return await self.inner(scope, replayed, send)
-        await self.relay(scope, replayed, send, body, parsed, deployment, headers)
+            return await self.translated(scope, replayed, send, parsed)
+        await self.forward(scope, replayed, send, body, parsed, deployment, headers)
+
+    async def translated(self, scope, receive, send, parsed) -> None:
+        """LiteLLM's answer, with pings in the silent gaps of an event stream."""
+        if not (isinstance(parsed, dict) and parsed.get("stream") is True):
+            return await self.inner(scope, receive, send)
+        pinger = relay.Pinger(send)
+        try:
+            await self.inner(scope, receive, pinger)
+        finally:
+            pinger.stop()
 
     @staticmethod
     def master_key() -> str:
@@ -225,13 +163,13 @@ class PassThrough(CustomLogger):
             self.client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=30.0))
         return self.client
 
-    async def relay(self, scope, receive, send, body, parsed, deployment, headers):
+    async def forward(self, scope, receive, send, body, parsed, deployment, headers):
         model, (upstream, api_base) = parsed["model"], deployment
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
         url = api_base.rstrip("/") + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         client = self.http()
-        request = client.build_request("POST", url, content=with_model(body, model, upstream))
+        request = client.build_request("POST", url, content=relay.with_model(body, model, upstream))
         # Only Claude Code's headers: none of the HTTP client's defaults (user-agent, accept...).
         request.headers = httpx.Headers([(b"host", request.headers["host"].encode()), *headers,
                                          (b"content-length", str(len(request.content)).encode())])
@@ -252,7 +190,7 @@ class PassThrough(CustomLogger):
                 error_body = await answer.aread()
                 if messages:
                     self.record(model, upstream, answer.status_code,
-                                usage.error_kind(answer.status_code, error_of(error_body)[1]), None, started)
+                                usage.error_kind(answer.status_code, relay.error_of(error_body)[1]), None, started)
                 reason = messages and self.fallback_reason(answer.status_code, error_body, model)
                 if reason:
                     await answer.aclose()
@@ -262,7 +200,7 @@ class PassThrough(CustomLogger):
                 await send({"type": "http.response.body", "body": error_body, "more_body": False})
                 return
             await self.start(send, answer)
-            counter = TokenCounter(streamed)
+            counter = relay.TokenCounter(streamed, answer.headers.get("content-encoding", ""))
             async for chunk in answer.aiter_raw():
                 counter.feed(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -275,9 +213,8 @@ class PassThrough(CustomLogger):
 
     @staticmethod
     async def start(send, answer: httpx.Response) -> None:
-        headers = [(name.lower(), value) for name, value in answer.headers.raw
-                   if name.lower() not in SERVER_WRITTEN and name.lower() not in HOP_BY_HOP - {b"content-length"}]
-        await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
+        await send({"type": "http.response.start", "status": answer.status_code,
+                    "headers": relay.answer_headers(answer.headers.raw)})
 
     @staticmethod
     async def answer(send, status: int, payload: dict) -> None:
@@ -294,7 +231,7 @@ class PassThrough(CustomLogger):
         fallback_group = model + FALLBACK_SUFFIX
         if not (proxy_server.llm_router and proxy_server.llm_router.get_model_list(model_name=fallback_group)):
             return None
-        kind = usage.error_kind(status, error_of(body)[1])
+        kind = usage.error_kind(status, relay.error_of(body)[1])
         if kind in usage.FALLBACK_REASONS:
             return kind
         verbose_proxy_logger.warning(
@@ -310,7 +247,7 @@ class PassThrough(CustomLogger):
         headers = [(name, value) for name, value in scope["headers"]
                    if name not in (b"content-length", FALLBACK_HEADER)]
         headers += [(b"content-length", str(len(rewritten)).encode()), (FALLBACK_HEADER, reason.encode())]
-        await self.inner({**scope, "headers": headers}, self.replay(rewritten, receive), send)
+        await self.translated({**scope, "headers": headers}, self.replay(rewritten, receive), send, parsed)
 
     def record(self, model, upstream, status, error, counter, started) -> None:
         line = usage.usage_line({

@@ -41,6 +41,19 @@ def test_errors_are_named_by_kind_never_by_message():
     assert usage.error_kind(418) == "http_418"
 
 
+def test_anthropics_newer_refusals_are_named_and_only_those_bedrock_fixes_fall_back():
+    third_party = "Third-party apps now draw from your extra usage, not your plan limits. Add more at ..."
+    claude_code_only = ("This credential is only authorized for use with Claude Code and cannot be used "
+                        "for other API requests.")
+    not_allowed = "OAuth authentication is currently not allowed for this organization."
+    assert usage.error_kind(400, third_party) == "third_party_refused"
+    assert usage.error_kind(400, claude_code_only) == "claude_code_only"
+    assert usage.error_kind(403, not_allowed) == "oauth_not_allowed"
+    assert usage.error_kind(403, "other") == "forbidden"
+    assert {"third_party_refused", "claude_code_only", "oauth_refused"} <= set(usage.FALLBACK_REASONS)
+    assert not {"auth", "forbidden", "oauth_not_allowed", "bad_request"} & set(usage.FALLBACK_REASONS)
+
+
 def test_the_file_is_private_and_rotates_at_its_size_bound(tmp_path):
     path = str(tmp_path / "usage.tsv")
     for index in range(30):
@@ -88,3 +101,28 @@ def test_no_record_yet_says_so_and_a_bad_date_is_named(tmp_path):
     assert empty.returncode == 0 and "no requests recorded" in empty.stdout
     bad = run(tmp_path / "usage.tsv", "--since", "yesterday")
     assert bad.returncode == 2 and "--since yesterday: expected a date like" in bad.stderr
+
+
+def test_the_plans_standing_comes_from_anthropics_last_unified_headers(tmp_path):
+    prefix = usage.UNIFIED_PREFIX
+    (tmp_path / usage.PLAN_FILE).write_text(json.dumps({"time": 1796415800.0, "headers": {
+        f"{prefix}status": "allowed_warning", f"{prefix}representative-claim": "five_hour",
+        f"{prefix}5h-utilization": "0.92", f"{prefix}5h-status": "allowed_warning",
+        f"{prefix}5h-reset": "1796421060", f"{prefix}7d-utilization": "0.17", f"{prefix}7d-status": "allowed",
+        f"{prefix}7d-reset": "1796766660"}}))
+    plan = json.loads(run(tmp_path / "usage.tsv", "--json").stdout)["plan"]
+    assert plan["status"] == "allowed_warning" and plan["representative_claim"] == "five_hour"
+    assert plan["five_hour"] == {"utilization": 0.92, "status": "allowed_warning", "resets_at": 1796421060}
+    assert plan["seven_day"]["utilization"] == 0.17
+    text = run(tmp_path / "usage.tsv").stdout
+    assert "5-hour window: 92% used, allowed_warning, resets" in text
+    assert "7-day window: 17% used, allowed" in text
+
+
+def test_without_a_recorded_standing_the_plan_line_says_so_and_refusals_are_explained(tmp_path):
+    path = tmp_path / "usage.tsv"
+    path.write_text(line(group="claude-opus-4-6", upstream="anthropic/claude-opus-4-6", status=400,
+                         error="third_party_refused"))
+    text = run(path).stdout
+    assert "plan: no answer from Anthropic recorded its standing yet" in text
+    assert "third_party_refused: Anthropic took the requests for a third-party app's" in text
