@@ -235,8 +235,8 @@ class PassThrough(CustomLogger):
         if kind in usage.FALLBACK_REASONS:
             return kind
         verbose_proxy_logger.warning(
-            "openClaude: %s: Anthropic answered %s; not falling back to Bedrock (Claude Code "
-            "refreshes its sign-in or asks for /login)", model, kind)
+            "openClaude: %s: Anthropic answered %s; not falling back to Bedrock (Claude Code shows "
+            "Anthropic's answer: it refreshes its sign-in or asks for /login)", model, kind)
         return None
 
     async def fall_back(self, scope, receive, send, parsed, reason):
