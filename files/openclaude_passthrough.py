@@ -31,6 +31,7 @@ import json
 import os
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from litellm._logging import verbose_proxy_logger
@@ -38,6 +39,9 @@ from litellm.integrations.custom_logger import CustomLogger
 
 ROUTES = (b"/v1/messages", b"/v1/messages/count_tokens")
 ANTHROPIC_API = "https://api.anthropic.com"
+# Where Claude Code's credential may go: Anthropic's API, or a stand-in on this machine (the same
+# hosts as operations/data.py's ANTHROPIC_HOSTS and LOOPBACK_HOSTS, which the deploy warns about).
+TRUSTED_HOSTS = ("api.anthropic.com", "127.0.0.1", "localhost", "::1")
 FALLBACK_SUFFIX = "-bedrock-fallback"
 # The header naming a fallback's reason on the request handed to LiteLLM (read by the callbacks'
 # usage record; the fallback guard keeps every client header off Bedrock).
@@ -58,7 +62,8 @@ relay = _sibling("openclaude_relay")
 
 def anthropic_deployment(model: str):
     """``(upstream model id, api_base)`` of the ``anthropic/`` deployment LiteLLM's router serves
-    ``model`` from, else None (a Bedrock tier, an unknown name, a mixed group)."""
+    ``model`` from, else None (a Bedrock tier, an unknown name, a mixed group, an api_base on a
+    host Claude Code's credential must not reach)."""
     from litellm.proxy import proxy_server
 
     router = proxy_server.llm_router
@@ -68,10 +73,13 @@ def anthropic_deployment(model: str):
     params = [dict(d.get("litellm_params") or {}) for d in deployments]
     if not params or not all(str(p.get("model", "")).startswith("anthropic/") for p in params):
         return None
+    api_base = params[0].get("api_base") or ANTHROPIC_API
+    if urlsplit(api_base).hostname not in TRUSTED_HOSTS:
+        return None  # LiteLLM's own route, as before: the deploy warned about this api_base
     upstream = params[0]["model"].split("/", 1)[1]
     if "*" in upstream:
         upstream = model  # a wildcard deployment serves the name it was asked for
-    return upstream, params[0].get("api_base") or ANTHROPIC_API
+    return upstream, api_base
 
 
 def proxy_key_matches(headers: list) -> bool:
