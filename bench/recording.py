@@ -1,6 +1,7 @@
-"""What the usage record costs a request, beside the proxy's own latency: the real LiteLLM
-release deploy.py installs, started twice on loopback with the deployed config, once as
-deployed and once without the usage callback, both in front of the Anthropic stand-in.
+"""What the usage record costs a request on LiteLLM's own route, beside the proxy's own latency:
+the real LiteLLM release deploy.py installs, started twice on loopback with the deployed config
+less the pass-through (which records its own requests; bench/passthrough.py measures it), once
+with and once without the usage callback, both in front of the Anthropic stand-in.
 Requests (an opus message, as Claude Code sends it) alternate between the two; the figure is
 the ratio of their times per pair. Goal: at most x1.05 (no measurable latency). Needs the
 package registry (or a warm uv cache).
@@ -25,7 +26,7 @@ from toolkit import REPO, alternate, figure, ratio, run_pyinfra, spread
 
 from operations.model.data import load_data
 from operations.model.layout import BY_ROLE
-from operations.model.render import CALLBACKS_MODULE, config_text
+from operations.model.render import CALLBACKS_MODULE, PASSTHROUGH_MODULE, config_text
 from tests.standins.anthropic import AnthropicStandin
 from tests.support.processes import alive, free_port
 from tests.support.sandbox import sandbox_env
@@ -38,7 +39,8 @@ def start_proxy(litellm: Path, config: Path, port: int, env: dict) -> subprocess
     log = open(config.with_name("proxy.log"), "w")  # noqa: SIM115 - closed with the process
     # As the launcher starts it: the modules beside the config are told where it and the record are.
     env = {**env, "OPENCLAUDE_LITELLM_CONFIG": str(config),
-           "OPENCLAUDE_USAGE_RECORD": str(config.with_name(BY_ROLE["usage_record"].name))}
+           "OPENCLAUDE_USAGE_RECORD": str(config.with_name(BY_ROLE["usage_record"].name)),
+           "OPENCLAUDE_PLAN_STANDING": str(config.with_name(BY_ROLE["plan_standing"].name))}
     proxy = subprocess.Popen([str(litellm), "--config", str(config), "--host", "127.0.0.1",
                               "--port", str(port)], env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 300
@@ -98,21 +100,22 @@ def measure(settings: dict) -> list[dict]:
                     data={"litellm_port": data.port, "anthropic_api_base": api.url})
         deployed_dir = home / ".litellm"
         master_key = (deployed_dir / "master.key").read_text().strip()
-        without = root / "without"
-        shutil.copytree(deployed_dir, without, ignore=shutil.ignore_patterns("*.log", "*.pid"))
-        config = yaml.safe_load(config_text(data))
-        config["litellm_settings"]["callbacks"] = [
-            name for name in config["litellm_settings"]["callbacks"]
-            if name != f"{CALLBACKS_MODULE}.usage_record"]
-        (without / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        dirs = {"with": root / "with", "without": root / "without"}
+        for name, left_out in (("with", ()), ("without", (f"{CALLBACKS_MODULE}.usage_record",))):
+            shutil.copytree(deployed_dir, dirs[name], ignore=shutil.ignore_patterns("*.log", "*.pid"))
+            config = yaml.safe_load(config_text(data))
+            config["litellm_settings"]["callbacks"] = [
+                callback for callback in config["litellm_settings"]["callbacks"]
+                if callback not in left_out and not callback.startswith(f"{PASSTHROUGH_MODULE}.")]
+            (dirs[name] / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         proxy_env = {**env, "LITELLM_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                      "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True", "LITELLM_MODE": "PRODUCTION"}
         litellm = home / ".local/bin/litellm"
         ports = {"with": free_port(), "without": free_port()}
         proxies = {}
         try:
-            proxies["with"] = start_proxy(litellm, deployed_dir / "config.yaml", ports["with"], proxy_env)
-            proxies["without"] = start_proxy(litellm, without / "config.yaml", ports["without"], proxy_env)
+            for name, directory in dirs.items():
+                proxies[name] = start_proxy(litellm, directory / "config.yaml", ports[name], proxy_env)
             timers = {name: requests(port, master_key) for name, port in ports.items()}
             for timer in timers.values():
                 timer()  # warm-up: first-request imports and connections
@@ -120,7 +123,7 @@ def measure(settings: dict) -> list[dict]:
         finally:
             for proxy in proxies.values():
                 stop_proxy(proxy)
-        recorded = len((deployed_dir / BY_ROLE["usage_record"].name).read_text().splitlines())
+        recorded = len((dirs["with"] / BY_ROLE["usage_record"].name).read_text().splitlines())
     per_request = {name: spread(values)["median"] * 1000 for name, values in runs.items()}
     return [
         figure("request through the proxy, with / without the usage record",

@@ -8,7 +8,8 @@ Sections, one module each (toolkit.py holds what they share): deploy (@local re-
 commands, first converge), fleet (SSH with latency; needs root and /usr/sbin/sshd, else
 skipped), launcher (warm and cold start with a fake proxy, `--usage` over a month of records),
 boot (the real LiteLLM's cold start, ours against a plain install), recording (a request through
-the real proxy with and without the usage record). Runs alternate where two things are compared and ratios
+the real proxy with and without the usage record), passthrough (a subscription tier's time to first
+byte through the proxy against straight at the stand-in). Runs alternate where two things are compared and ratios
 are taken per pair; the load average is printed (the machine may be shared). Exit status 1
 when a goal is missed.
 """
@@ -30,7 +31,7 @@ sys.path.insert(0, str(BENCH))
 
 from toolkit import draw_chart, load, print_figures, write_json  # noqa: E402
 
-SECTIONS = ("deploy", "fleet", "launcher", "boot", "recording")
+SECTIONS = ("deploy", "fleet", "launcher", "boot", "recording", "passthrough")
 FULL = {"runs": 7, "first_runs": 3, "fleet_runs": 7, "launcher_runs": 7, "boot_runs": 5}
 QUICK = {"runs": 3, "first_runs": 1, "fleet_runs": 3, "launcher_runs": 3, "boot_runs": 2}
 

@@ -17,7 +17,7 @@ The request's model is looked up in LiteLLM's own router (``get_model_list``): a
 
 Per upstream attempt it appends a line to the usage record (``openclaude_usage``), and keeps the
 last ``anthropic-ratelimit-unified-*`` headers Anthropic sent (no other header, no secret) in
-``plan.json`` beside the config for ``openclaude --usage``. With ``fallback_to_bedrock``, a
+the plan's standing file (``plan.json``) for ``openclaude --usage``. With ``fallback_to_bedrock``, a
 refusal that a Bedrock answer truly fixes (``openclaude_usage.FALLBACK_REASONS``) is handed to
 LiteLLM as a request for the tier's Bedrock fallback group; an expired sign-in (401) or a
 permission refusal (403) reaches Claude Code as Anthropic sent it.
@@ -98,10 +98,10 @@ def proxy_key_matches(headers: list) -> bool:
 class PassThrough(CustomLogger):
     """Wraps the proxy's ASGI application (see the module docstring)."""
 
-    def __init__(self, usage_record: Path):
+    def __init__(self, usage_record: str, plan_standing: str):
         super().__init__()
-        self.usage_file = str(usage_record)
-        self.plan_file = usage_record.with_name(usage.PLAN_FILE)
+        self.usage_file = usage_record
+        self.plan_file = plan_standing
         self.client = None
         from litellm.proxy.proxy_server import app
 
@@ -274,11 +274,11 @@ class PassThrough(CustomLogger):
         if not unified:
             return
         try:
-            usage.write_private(str(self.plan_file), json.dumps({"time": time.time(), "headers": unified}))
+            usage.write_private(self.plan_file, json.dumps({"time": time.time(), "headers": unified}))
         except OSError as error:
             verbose_proxy_logger.warning("openClaude: cannot keep the plan's standing in %s: %s",
                                          self.plan_file, error)
 
 
-# The launcher starts the proxy with the record's path (files/openClaude).
-passthrough = PassThrough(Path(os.environ["OPENCLAUDE_USAGE_RECORD"]))
+# The launcher starts the proxy with these paths (files/openClaude).
+passthrough = PassThrough(os.environ["OPENCLAUDE_USAGE_RECORD"], os.environ["OPENCLAUDE_PLAN_STANDING"])

@@ -5,7 +5,7 @@ request to ``usage.tsv`` beside the config (0600; at ``MAX_BYTES`` it becomes ``
 a new file starts, so two files at most). ``openclaude --usage`` runs this file with the LiteLLM
 tool's Python to sum it up; standard library only, so it starts in milliseconds.
 
-    python openclaude_usage.py USAGE_FILE TIERS_JSON [--since YYYY-MM-DD] [--json]
+    python openclaude_usage.py USAGE_FILE TIERS_JSON [--plan PLAN_FILE] [--since YYYY-MM-DD] [--json]
 
 A line holds ``FIELDS``, tab-separated: no prompt text, no header, no secret.
 """
@@ -24,8 +24,6 @@ FIELDS = ("time", "group", "upstream", "status", "error", "input", "output", "la
           "fallback", "cost")
 # The launcher's SETTINGS_TIERS holds more than the tier names (the model, a context window).
 TIER_SLOTS = ("opus", "sonnet", "haiku")
-# The pass-through keeps the last anthropic-ratelimit-unified-* headers here, beside the record.
-PLAN_FILE = "plan.json"
 UNIFIED_PREFIX = "anthropic-ratelimit-unified-"
 # The plan's windows as Anthropic names them (representative-claim) and in its header names.
 PLAN_WINDOWS = (("five_hour", "5h", "5-hour"), ("seven_day", "7d", "7-day"))
@@ -198,7 +196,7 @@ def summarise(records, tiers: dict) -> dict:
 
 
 def plan_standing(path: str) -> dict | None:
-    """The plan's windows from the last unified headers recorded (``PLAN_FILE``), or None."""
+    """The plan's windows from the last unified headers the pass-through kept, or None."""
     try:
         with open(path, encoding="utf-8") as recorded:
             kept = json.load(recorded)
@@ -270,11 +268,13 @@ def main(argv: list[str]) -> int:
         print(usage, file=sys.stderr)
         return 2
     path, tiers, options = argv[1], json.loads(argv[2]), argv[3:]
-    since, as_json = date.today(), False
+    since, as_json, plan = date.today(), False, None
     while options:
         option = options.pop(0)
         if option == "--json":
             as_json = True
+        elif option == "--plan" and options:
+            plan = options.pop(0)
         elif option == "--since" and options:
             value = options.pop(0)
             try:
@@ -288,7 +288,7 @@ def main(argv: list[str]) -> int:
     start = time.mktime(datetime(since.year, since.month, since.day).timetuple())
     skipped = Counter()
     summary = summarise(read_records(path, start, skipped), tiers)
-    standing = plan_standing(os.path.join(os.path.dirname(path), PLAN_FILE))
+    standing = plan_standing(plan) if plan else None
     if as_json:
         print(json.dumps({"since": since.isoformat(), "file": path, "plan": standing, "tiers": summary,
                           "skipped_lines": skipped["lines"]}, indent=2))

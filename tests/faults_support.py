@@ -44,7 +44,7 @@ USER_SETTINGS = ".claude/settings.json"
 # The other files placed beside the config (operations/model/layout.py BESIDE_CONFIG).
 HELPERS = tuple(f".litellm/{name}" for name in (
     "openclaude_usage.py", "openclaude_count_tokens.py", "openclaude_bedrock_fields.py",
-    "openclaude_aws.py"))
+    "openclaude_passthrough.py", "openclaude_relay.py", "openclaude_aws.py"))
 MANAGED = (CONFIG, KEY, CALLBACKS, SETTINGS_SCRIPT, *HELPERS, LAUNCHER, ALIAS, DERIVED)
 RECEIPT = ".local/share/uv/tools/litellm/uv-receipt.toml"
 LITELLM = ".local/bin/litellm"

@@ -219,6 +219,7 @@ class Run:
     bedrock: list  # requests the Bedrock stand-in received during the run
     to_proxy: list  # request heads Claude Code sent to the proxy (through the tap)
     claude_env: dict  # the environment the launcher handed to claude
+    claude_args: list  # the arguments the launcher handed to claude
     proxy_pid: int | None
 
     @property
@@ -370,12 +371,16 @@ class EndToEnd:
                 if sep:
                     claude_env[name] = value
             self.env_record.unlink()
+        args_record = self.env_record.with_name(self.env_record.name + ".args")
+        claude_args = [item.decode(errors="replace")
+                       for item in args_record.read_bytes().split(b"\0")[:-1]] if args_record.exists() else []
+        args_record.unlink(missing_ok=True)
         pid = self.proxy_pid()
         if pid:
             self.proxy_pids.add(pid)
         run = Run(label, argv, returncode, stdout, stderr, seconds,
                   self.api.requests.snapshot()[marks[0]:], self.bedrock.requests.snapshot()[marks[1]:],
-                  self.tap.requests_since(marks[2]), claude_env, pid)
+                  self.tap.requests_since(marks[2]), claude_env, claude_args, pid)
         self.runs.append(run)
         self.timings[f"claude {label}"] = seconds
         return run
@@ -450,6 +455,7 @@ SHIM = """#!/bin/sh
 # Test shim for Claude Code: records what the launcher handed over, routes claude through the
 # test's TCP tap to the proxy, then runs the real claude.
 env -0 > "$OPENCLAUDE_E2E_ENV_RECORD"
+printf '%s\0' "$@" > "$OPENCLAUDE_E2E_ENV_RECORD.args"
 ANTHROPIC_BASE_URL=$OPENCLAUDE_E2E_TAP
 export ANTHROPIC_BASE_URL
 exec {claude} "$@"

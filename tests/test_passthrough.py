@@ -68,8 +68,9 @@ def direct_run(e2e, through: Run) -> tuple:
     env = {name: value for name, value in through.claude_env.items() if name != "ANTHROPIC_CUSTOM_HEADERS"}
     env["ANTHROPIC_BASE_URL"] = e2e.api.url
     mark = len(e2e.api.requests.snapshot())
-    done = subprocess.run([str(e2e.claude_dir / "claude"), *through.argv[1:]], cwd=e2e.root / "project",
+    done = subprocess.run([str(e2e.claude_dir / "claude"), *through.claude_args], cwd=e2e.root / "project",
                           env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert done.stdout.strip(), f"direct claude: exit {done.returncode}\n{done.stderr[-2000:]}"
     return result_of(done.stdout), e2e.api.requests.snapshot()[mark:]
 
 

@@ -98,10 +98,10 @@ def pinged(chunks: list, interval: float = 0.05) -> list:
 
 def test_a_silent_gap_between_events_gets_pings_and_a_busy_stream_none():
     start, stop = events({"type": "message_start"}), events({"type": "message_stop"})
-    gap = pinged([(0, start), (0.18, stop), (0, b"")])
+    gap = pinged([(0, start), (0.3, stop), (0, b"")], interval=0.05)
     assert gap[0] == start and gap[-2:] == [stop, b""]
-    assert 2 <= gap.count(relay.PING) <= 4, gap
-    assert pinged([(0, start), (0.01, stop), (0, b"")]) == [start, stop, b""]
+    assert set(gap[1:-2]) == {relay.PING} and 1 <= len(gap[1:-2]) <= 6, gap
+    assert pinged([(0, start), (0, stop), (0, b"")], interval=1.0) == [start, stop, b""]
 
 
 def test_no_ping_lands_inside_an_event_or_after_the_end():

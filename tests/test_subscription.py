@@ -207,7 +207,8 @@ def test_with_the_fallback_off_claude_code_shows_the_upstream_error(session):
     run = session.runs["off rate_limit opus"]
     assert run.returncode != 0, run.output
     assert run.bedrock == []
-    assert "API Error" in run.stdout and "rate_limit_error" in run.stdout, run.output
+    # Anthropic's own message, as Claude Code shows it straight from Anthropic (test_passthrough).
+    assert "API Error" in run.stdout and "exceed your account's rate limit" in run.stdout, run.output
     assert run.proxy_pid != session.runs["opus"].proxy_pid, "the config changed: a new proxy"
 
 

@@ -3,6 +3,7 @@ model lifecycle, and the output-limit callback's arithmetic."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import logging
 import sys
@@ -21,7 +22,7 @@ from files.openclaude_settings import (
     parse_settings,
 )
 from operations.deploys.openclaude import DEFAULTS
-from operations.model.data import DataError, load_data, token_leak_warning
+from operations.model.data import ANTHROPIC_HOSTS, LOOPBACK_HOSTS, DataError, load_data, token_leak_warning
 from operations.model.lifecycle import lifecycle_findings
 from operations.model.render import build_config, config_text, settings_tiers
 from operations.model.sources import installed_source, uv_install_args, uv_requirement, wanted_source
@@ -188,17 +189,19 @@ def test_oauth_config_routes_opus_and_sonnet_to_anthropic_and_haiku_to_bedrock()
                           "aws_region_name": "us-west-2"}),
     ]
     assert config["model_list"][2]["model_info"] == {"openclaude_output_limit": 8000}
-    assert config["model_list"][0]["model_info"] == {"openclaude_count_tokens": "anthropic"}
+    assert "model_info" not in config["model_list"][0]
     assert config["litellm_settings"] == {
         "drop_params": True,
         "callbacks": ["openclaude_callbacks.output_limit", "openclaude_callbacks.usage_record",
                       "openclaude_callbacks.bedrock_credentials",
                       "openclaude_count_tokens.count_tokens_route",
-                      "openclaude_bedrock_fields.documented_fields_only"],
+                      "openclaude_bedrock_fields.documented_fields_only",
+                      "openclaude_passthrough.passthrough"],
         "model_group_settings": {
             "forward_client_headers_to_llm_api": ["claude-opus-4-6", "claude-sonnet-4-6"]},
     }
     assert config["general_settings"] == {"master_key": "os.environ/LITELLM_MASTER_KEY"}
+    assert config["router_settings"] == {"num_retries": 0}
 
 
 def test_bedrock_config_routes_every_tier_to_bedrock_without_header_forwarding():
@@ -410,18 +413,12 @@ def test_lifecycle_counts_the_retirement_day_itself_as_retired():
     assert lifecycle_findings({"m": {"deprecation_date": "2026-12-31"}}, date(2026, 11, 30)) == []
 
 
-@pytest.mark.parametrize(("mode", "api_base", "upstream"), [
-    ("oauth", None, ["claude-opus-4-6", "claude-sonnet-4-6"]),
-    ("oauth", "http://127.0.0.1:9999", ["claude-opus-4-6", "claude-sonnet-4-6"]),
-    ("oauth", "https://api.anthropic.com", ["claude-opus-4-6", "claude-sonnet-4-6"]),
-    ("oauth", "https://gateway.example", []),
-    ("bedrock", None, []),
-])
-def test_only_anthropic_tiers_with_a_trusted_upstream_count_tokens_there(mode, api_base, upstream):
-    """The OAuth token goes with count_tokens only to Anthropic or loopback; the rest count locally."""
-    config = build_config(data(mode, anthropic_api_base=api_base))
-    assert [d["model_name"] for d in config["model_list"]
-            if (d.get("model_info") or {}).get("openclaude_count_tokens") == "anthropic"] == upstream
+def test_the_pass_through_trusts_the_hosts_the_deploy_trusts():
+    """The module beside the config cannot import operations/: its copy must not drift."""
+    tree = ast.parse((REPO / "files" / "openclaude_passthrough.py").read_text())
+    [trusted] = [ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                 and [target.id for target in node.targets] == ["TRUSTED_HOSTS"]]
+    assert set(trusted) == set(ANTHROPIC_HOSTS) | set(LOOPBACK_HOSTS)
 
 
 def test_bedrock_claude_model_groups_carry_the_documented_fields_rule():
@@ -684,6 +681,25 @@ def test_fallback_hop_to_claude_on_bedrock_keeps_only_what_aws_documents(callbac
     assert hop["provider_specific_header"]["extra_headers"] == {"anthropic-beta": "context-1m-2025-08-07"}
 
 
+def test_a_fallback_the_pass_through_hands_over_carries_its_reason_and_no_header(callbacks, caplog):
+    import asyncio
+
+    kwargs = {"headers": {"x-app": "cli"}, "litellm_metadata": {
+        "model_group": "claude-opus-4-6-bedrock-fallback",
+        "model_info": {"openclaude_fallback_for": "claude-opus-4-6"},
+        "headers": {"x-openclaude-fallback": "third_party_refused"}}}
+    with caplog.at_level(logging.WARNING, logger="litellm-proxy-stand-in"):
+        hop = asyncio.run(callbacks.bedrock_fallback.async_pre_call_deployment_hook(
+            kwargs, "CallTypes.anthropic_messages"))
+    assert "headers" not in hop
+    assert "fell back" not in caplog.text  # the pass-through logged it when it handed over
+    refused = {"litellm_metadata": {**kwargs["litellm_metadata"],
+                                    "headers": {"x-openclaude-fallback": "auth"}}}
+    with pytest.raises(callbacks.TokenNotMasked):
+        asyncio.run(callbacks.bedrock_fallback.async_pre_call_deployment_hook(
+            refused, "CallTypes.anthropic_messages"))
+
+
 def test_an_expired_token_is_not_masked_by_the_fallback(callbacks):
     import asyncio
 
@@ -721,11 +737,7 @@ def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
         {"claude-opus-4-6": ["claude-opus-4-6-bedrock-fallback"]},
         {"claude-sonnet-4-6": ["claude-sonnet-4-6-bedrock-fallback"]},
     ]
-    no_retries = {"RateLimitErrorRetries": 0, "InternalServerErrorRetries": 0,
-                  "ServiceUnavailableErrorRetries": 0}
-    assert config["router_settings"] == {
-        "disable_cooldowns": True,
-        "model_group_retry_policy": {"claude-opus-4-6": no_retries, "claude-sonnet-4-6": no_retries}}
+    assert config["router_settings"] == {"num_retries": 0, "disable_cooldowns": True}
     assert config["litellm_settings"]["callbacks"][-1] == "openclaude_callbacks.bedrock_fallback"
     # Claude Code's headers are forwarded to the Anthropic tiers only, never to a fallback.
     assert config["litellm_settings"]["model_group_settings"]["forward_client_headers_to_llm_api"] == [
@@ -734,7 +746,8 @@ def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
 
 def test_fallback_is_off_by_default_and_never_in_the_all_bedrock_state():
     for config in (build_config(data()), build_config(data("bedrock", fallback_to_bedrock=True))):
-        assert "fallbacks" not in config["litellm_settings"] and "router_settings" not in config
+        assert "fallbacks" not in config["litellm_settings"]
+        assert config["router_settings"] == {"num_retries": 0}
         assert "openclaude_callbacks.bedrock_fallback" not in config["litellm_settings"]["callbacks"]
 
 

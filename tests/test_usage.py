@@ -105,16 +105,17 @@ def test_no_record_yet_says_so_and_a_bad_date_is_named(tmp_path):
 
 def test_the_plans_standing_comes_from_anthropics_last_unified_headers(tmp_path):
     prefix = usage.UNIFIED_PREFIX
-    (tmp_path / usage.PLAN_FILE).write_text(json.dumps({"time": 1796415800.0, "headers": {
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"time": 1796415800.0, "headers": {
         f"{prefix}status": "allowed_warning", f"{prefix}representative-claim": "five_hour",
         f"{prefix}5h-utilization": "0.92", f"{prefix}5h-status": "allowed_warning",
         f"{prefix}5h-reset": "1796421060", f"{prefix}7d-utilization": "0.17", f"{prefix}7d-status": "allowed",
         f"{prefix}7d-reset": "1796766660"}}))
-    plan = json.loads(run(tmp_path / "usage.tsv", "--json").stdout)["plan"]
+    plan = json.loads(run(tmp_path / "usage.tsv", "--plan", str(plan), "--json").stdout)["plan"]
     assert plan["status"] == "allowed_warning" and plan["representative_claim"] == "five_hour"
     assert plan["five_hour"] == {"utilization": 0.92, "status": "allowed_warning", "resets_at": 1796421060}
     assert plan["seven_day"]["utilization"] == 0.17
-    text = run(tmp_path / "usage.tsv").stdout
+    text = run(tmp_path / "usage.tsv", "--plan", str(tmp_path / "plan.json")).stdout
     assert "5-hour window: 92% used, allowed_warning, resets" in text
     assert "7-day window: 17% used, allowed" in text
 
@@ -123,6 +124,6 @@ def test_without_a_recorded_standing_the_plan_line_says_so_and_refusals_are_expl
     path = tmp_path / "usage.tsv"
     path.write_text(line(group="claude-opus-4-6", upstream="anthropic/claude-opus-4-6", status=400,
                          error="third_party_refused"))
-    text = run(path).stdout
+    text = run(path, "--plan", str(tmp_path / "plan.json")).stdout
     assert "plan: no answer from Anthropic recorded its standing yet" in text
     assert "third_party_refused: Anthropic took the requests for a third-party app's" in text

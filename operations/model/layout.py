@@ -37,12 +37,17 @@ BESIDE_CONFIG = (
     BesideConfig("count_tokens", "openclaude_count_tokens.py", "token-counting route"),
     BesideConfig("bedrock_fields", "openclaude_bedrock_fields.py",
                  "Bedrock Claude request-fields rule"),
+    BesideConfig("passthrough", "openclaude_passthrough.py", "subscription pass-through"),
+    BesideConfig("relay", "openclaude_relay.py", "pass-through wire pieces"),
     BesideConfig("settings_script", "openclaude_settings.py", "settings transform",
                  launcher="SETTINGS_SCRIPT"),
     BesideConfig("aws_script", "openclaude_aws.py", "AWS identity helper", launcher="AWS_SCRIPT"),
     # Written by the proxy's callback, read by the launcher's --usage.
     BesideConfig("usage_record", "usage.tsv", "usage record", placed=False,
                  launcher="USAGE_RECORD"),
+    # Written by the pass-through, read by the launcher's --usage.
+    BesideConfig("plan_standing", "plan.json", "plan's standing (Anthropic's last unified headers)",
+                 placed=False, launcher="PLAN_STANDING"),
     # Written by the launcher when the settings use awsCredentialExport.
     BesideConfig("aws_export_config", "openclaude-aws-config", "AWS config for awsCredentialExport",
                  placed=False, launcher="AWS_EXPORT_CONFIG"),

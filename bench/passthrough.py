@@ -1,0 +1,111 @@
+"""What the proxy adds to a subscription tier's time to first byte: a streamed opus message, as
+Claude Code sends it, straight to the Anthropic stand-in and through the real LiteLLM release
+deploy.py installs, once as deployed (the pass-through) and once without the pass-through
+callback (LiteLLM's own Messages route: the figure before it). Requests alternate; the figures
+are proxied ÷ direct per pair. The stand-in answers at once, so the ratio is the proxy's whole
+cost against the fastest possible upstream (Anthropic's own first byte takes hundreds of ms).
+Goal for the pass-through: at most x10 against that instant stand-in (a few ms).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import runpy
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from recording import start_proxy, stop_proxy
+from toolkit import REPO, alternate, figure, ratio, run_pyinfra, spread
+
+from operations.model.data import load_data
+from operations.model.render import PASSTHROUGH_MODULE, config_text
+from tests.standins.anthropic import AnthropicStandin
+from tests.support.processes import free_port
+from tests.support.sandbox import sandbox_env
+
+GOAL = 10.0
+REQUESTS_PER_RUN = 20
+
+
+def first_byte(port: int, headers: dict):
+    """A function giving the median time to the first body byte of REQUESTS_PER_RUN streamed
+    opus messages to ``port``, on one kept-alive connection (as Claude Code keeps one)."""
+    body = json.dumps({"model": "claude-opus-4-6", "max_tokens": 64, "stream": True,
+                       "messages": [{"role": "user", "content": "say hi"}]}).encode()
+    headers = {"content-type": "application/json", "anthropic-version": "2023-06-01",
+               "anthropic-beta": "oauth-2025-04-20", "authorization": "Bearer sk-ant-oat01-bench",
+               **headers}
+
+    def run() -> float:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        times = []
+        try:
+            for _ in range(REQUESTS_PER_RUN):
+                started = time.perf_counter()
+                connection.request("POST", "/v1/messages?beta=true", body=body, headers=headers)
+                answer = connection.getresponse()
+                answer.read(1)
+                times.append(time.perf_counter() - started)
+                answer.read()
+        finally:
+            connection.close()
+        return spread(times)["median"]
+    return run
+
+
+def measure(settings: dict) -> list[dict]:
+    uv_cache = Path(os.environ.get("UV_CACHE_DIR") or Path.home() / ".cache" / "uv")
+    with tempfile.TemporaryDirectory(prefix="openclaude-bench-passthrough-") as directory, \
+            AnthropicStandin() as api:
+        root = Path(directory)
+        home = root / "home"
+        home.mkdir()
+        env = sandbox_env(home, uv_cache)
+        group_data = {key: value for key, value in runpy.run_path(
+            str(REPO / "group_data" / "all.py")).items() if not key.startswith("_")}
+        group_data.update(litellm_port=free_port(), anthropic_api_base=api.url)
+        data = load_data(group_data, "oauth")
+        run_pyinfra("@local", "deploy.py", env=env,
+                    data={"litellm_port": data.port, "anthropic_api_base": api.url})
+        deployed_dir = home / ".litellm"
+        master_key = (deployed_dir / "master.key").read_text().strip()
+        litellm_route = root / "litellm-route"
+        shutil.copytree(deployed_dir, litellm_route, ignore=shutil.ignore_patterns("*.log", "*.pid"))
+        config = yaml.safe_load(config_text(data))
+        config["litellm_settings"]["callbacks"] = [
+            name for name in config["litellm_settings"]["callbacks"]
+            if not name.startswith(f"{PASSTHROUGH_MODULE}.")]
+        (litellm_route / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        proxy_env = {**env, "LITELLM_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                     "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True", "LITELLM_MODE": "PRODUCTION"}
+        litellm = home / ".local/bin/litellm"
+        ports = {"passthrough": free_port(), "litellm": free_port()}
+        proxies = {}
+        key = {"x-litellm-api-key": f"Bearer {master_key}"}
+        try:
+            proxies["passthrough"] = start_proxy(litellm, deployed_dir / "config.yaml",
+                                                 ports["passthrough"], proxy_env)
+            proxies["litellm"] = start_proxy(litellm, litellm_route / "config.yaml", ports["litellm"],
+                                             proxy_env)
+            timers = {"direct": first_byte(api.port, {}),
+                      **{name: first_byte(port, key) for name, port in ports.items()}}
+            for timer in timers.values():
+                timer()  # warm-up: first-request imports and connections
+            runs = alternate(settings["runs"], timers)
+        finally:
+            for proxy in proxies.values():
+                stop_proxy(proxy)
+    ms = {name: spread(values)["median"] * 1000 for name, values in runs.items()}
+    return [
+        figure("subscription tier, time to first byte: pass-through / direct",
+               ratio(runs["passthrough"], runs["direct"]), "x", GOAL,
+               f"{ms['passthrough']:.1f} ms vs {ms['direct']:.1f} ms straight at the stand-in"),
+        figure("subscription tier, time to first byte: LiteLLM's route / direct (before)",
+               ratio(runs["litellm"], runs["direct"]), "x", None,
+               f"{ms['litellm']:.1f} ms vs {ms['direct']:.1f} ms straight at the stand-in"),
+    ]
