@@ -455,7 +455,7 @@ SHIM = """#!/bin/sh
 # Test shim for Claude Code: records what the launcher handed over, routes claude through the
 # test's TCP tap to the proxy, then runs the real claude.
 env -0 > "$OPENCLAUDE_E2E_ENV_RECORD"
-printf '%s\0' "$@" > "$OPENCLAUDE_E2E_ENV_RECORD.args"
+printf '%s\\0' "$@" > "$OPENCLAUDE_E2E_ENV_RECORD.args"
 ANTHROPIC_BASE_URL=$OPENCLAUDE_E2E_TAP
 export ANTHROPIC_BASE_URL
 exec {claude} "$@"
