@@ -128,12 +128,11 @@ class PassThrough(CustomLogger):
             parsed = None
         model = parsed.get("model") if isinstance(parsed, dict) else None
         deployment = anthropic_deployment(model) if proxy_key_matches(scope["headers"]) else None
-        headers = relay.upstream_headers(scope["headers"], self.master_key())
-        if deployment is None or headers is None:
+        if deployment is None or relay.carries_master_key(scope["headers"], self.master_key()):
             # Only the pass-through names a fallback's reason to the callbacks.
             scope = {**scope, "headers": [h for h in scope["headers"] if h[0] != FALLBACK_HEADER]}
             return await self.translated(scope, replayed, send, parsed)
-        await self.forward(scope, replayed, send, body, parsed, deployment, headers)
+        await self.forward(scope, replayed, send, body, parsed, deployment)
 
     async def translated(self, scope, receive, send, parsed) -> None:
         """LiteLLM's answer, with pings in the silent gaps of an event stream."""
@@ -171,16 +170,17 @@ class PassThrough(CustomLogger):
             self.client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=30.0))
         return self.client
 
-    async def forward(self, scope, receive, send, body, parsed, deployment, headers):
+    async def forward(self, scope, receive, send, body, parsed, deployment):
         model, (upstream, api_base) = parsed["model"], deployment
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
         url = api_base.rstrip("/") + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         client = self.http()
-        request = client.build_request("POST", url, content=relay.with_model(body, model, upstream))
+        content = relay.with_model(body, model, upstream)
+        request = client.build_request("POST", url, content=content)
         # Only Claude Code's headers: none of the HTTP client's defaults (user-agent, accept...).
-        request.headers = httpx.Headers([(b"host", request.headers["host"].encode()), *headers,
-                                         (b"content-length", str(len(request.content)).encode())])
+        request.headers = httpx.Headers(relay.upstream_headers(
+            scope["headers"], request.headers["host"].encode(), len(content)))
         streamed = parsed.get("stream") is True
         started = time.time()
         try:

@@ -12,9 +12,9 @@ import time
 import zlib
 
 PROXY_KEY_HEADER = b"x-litellm-api-key"
-# RFC 9110 section 7.6.1, plus what the HTTP client computes for the upstream itself.
+# RFC 9110 section 7.6.1.
 HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
-              b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length"}
+              b"trailer", b"transfer-encoding", b"upgrade"}
 # The proxy's HTTP server writes its own Date; an answer carries one.
 SERVER_WRITTEN = {b"date"}
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
@@ -22,22 +22,28 @@ PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 PING_AFTER_SECONDS = 10.0
 
 
-def upstream_headers(headers: list, master_key: str) -> list | None:
-    """Claude Code's headers for Anthropic, in order: less the proxy key and hop-by-hop ones;
-    None when any other carries the master key (it never leaves the machine)."""
+def carries_master_key(headers: list, master_key: str) -> bool:
+    """Whether a header other than the proxy key's own carries the master key (such a request
+    never leaves the machine)."""
+    return any(master_key.encode() in value for name, value in headers if name != PROXY_KEY_HEADER)
+
+
+def upstream_headers(headers: list, host: bytes, length: int) -> list:
+    """Claude Code's headers for Anthropic, in their order: less the proxy key and hop-by-hop
+    ones, with ``host`` and the body's ``length`` in the places of the client's own."""
     named_in_connection = {token.strip().lower().encode() for name, value in headers
                            if name == b"connection" for token in value.decode("latin-1").split(",")}
-    kept = [(name, value) for name, value in headers
+    replaced = {b"host": host, b"content-length": str(length).encode()}
+    kept = [(name, replaced.get(name, value)) for name, value in headers
             if name != PROXY_KEY_HEADER and name not in HOP_BY_HOP and name not in named_in_connection]
-    if any(master_key.encode() in value for _, value in kept):
-        return None
-    return kept
+    present = {name for name, _ in kept}
+    return kept + [(name, value) for name, value in replaced.items() if name not in present]
 
 
 def answer_headers(headers: list) -> list:
     """An upstream answer's headers for the client: all but hop-by-hop ones and Date."""
     return [(name.lower(), value) for name, value in headers
-            if name.lower() not in SERVER_WRITTEN and name.lower() not in HOP_BY_HOP - {b"content-length"}]
+            if name.lower() not in SERVER_WRITTEN and name.lower() not in HOP_BY_HOP]
 
 
 def with_model(body: bytes, model: str, upstream: str) -> bytes:
