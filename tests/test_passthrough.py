@@ -118,13 +118,14 @@ def test_anthropic_gets_no_more_requests_through_the_proxy(pairs, label):
 
 
 def normalised(record: dict) -> tuple:
-    """A request's headers (lowercase names, in order, less hop-by-hop ones) and body, with its
-    run's session id masked."""
+    """A request's Host, its other headers (lowercase names, in order, less hop-by-hop ones) and
+    its body, with its run's session id masked. (The proxy's HTTP client writes Host first, as
+    RFC 9112 recommends; Claude Code writes it near the end.)"""
     session = record["headers"].get(SESSION_HEADER, "")
     headers = [(name.lower(), value.replace(session, "SESSION") if session else value)
-               for name, value in record["raw_headers"] if name.lower() not in HOP_BY_HOP]
+               for name, value in record["raw_headers"] if name.lower() not in HOP_BY_HOP | {"host"}]
     body = record["body"].replace(session.encode(), b"SESSION") if session else record["body"]
-    return headers, body
+    return record["headers"]["host"], headers, body
 
 
 @pytest.mark.parametrize("label", CASES)
@@ -143,8 +144,9 @@ def test_the_body_claude_code_sent_the_proxy_reaches_anthropic_byte_for_byte(pai
     assert [r["body"] for r in sent] == [r["body"] for r in received]
     for to_proxy, at_anthropic in zip(sent, received):
         assert PROXY_KEY in to_proxy["headers"] and PROXY_KEY not in at_anthropic["headers"]
-        expected = {n: v for n, v in to_proxy["headers"].items() if n not in HOP_BY_HOP | {PROXY_KEY}}
-        assert {n: v for n, v in at_anthropic["headers"].items() if n not in HOP_BY_HOP} == expected
+        # Host names the proxy there, the stand-in here: the one header a hop must change.
+        expected = {n: v for n, v in to_proxy["headers"].items() if n not in HOP_BY_HOP | {PROXY_KEY, "host"}}
+        assert {n: v for n, v in at_anthropic["headers"].items() if n not in HOP_BY_HOP | {"host"}} == expected
         assert at_anthropic["headers"]["authorization"] == f"Bearer {OAUTH_TOKEN}"
 
 
@@ -160,6 +162,23 @@ def test_one_usage_line_per_request_anthropic_received(pairs, e2e):
                                                   "third_party_refused", "oauth_not_allowed"}
 
 
+def test_usage_shows_the_plans_standing_from_anthropics_last_headers(pairs, e2e):
+    done = subprocess.run([str(e2e.alias), "--usage", "--json"], env=e2e.env(oauth=False),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)["plan"]
+    # The last Claude Code run's answer (before the plain HTTP checks below send their own).
+    assert plan["five_hour"]["utilization"] == 0.92 and plan["seven_day"]["utilization"] == 0.17
+    assert plan["representative_claim"] == "five_hour"
+    kept = (e2e.home / ".litellm/plan.json")
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert OAUTH_TOKEN not in kept.read_text() and e2e.master_key() not in kept.read_text()
+    text = subprocess.run([str(e2e.alias), "--usage"], env=e2e.env(oauth=False), capture_output=True,
+                          text=True, timeout=60).stdout
+    assert "5-hour window: 92% used" in text and "7-day window: 17% used" in text, text
+    assert "oauth_not_allowed:" in text and "third_party_refused:" in text, text
+
+
 # --- the answer, byte for byte --------------------------------------------------------------------
 
 
@@ -169,7 +188,8 @@ def exchange(port: int, body: dict, headers: dict) -> tuple:
     try:
         connection.request("POST", "/v1/messages?beta=true", body=json.dumps(body).encode(), headers=headers)
         answer = connection.getresponse()
-        kept = [(name.lower(), value) for name, value in answer.getheaders()
+        # A value's surrounding whitespace is not part of it (RFC 9110 5.5).
+        kept = [(name.lower(), value.strip()) for name, value in answer.getheaders()
                 if name.lower() not in HOP_BY_HOP | {"date", "content-length"}]
         return answer.status, kept, answer.read()
     finally:
@@ -183,7 +203,8 @@ def masked(text: bytes) -> bytes:
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "event-stream"])
 @pytest.mark.parametrize("failure", [None, "plan_limit", "overloaded", "token_expired", "prompt_too_long"])
-def test_the_answer_reaches_the_client_as_anthropic_sent_it(e2e, oauth_ready, failure, stream):
+def test_the_answer_reaches_the_client_as_anthropic_sent_it(e2e, pairs, failure, stream):
+    """Through the proxy the Claude Code runs started (``pairs``)."""
     body = {"model": "claude-opus-4-6", "max_tokens": 64, "stream": stream,
             "messages": [{"role": "user", "content": "say hi"}]}
     headers = {"content-type": "application/json", "anthropic-version": "2023-06-01",
@@ -201,29 +222,7 @@ def test_the_answer_reaches_the_client_as_anthropic_sent_it(e2e, oauth_ready, fa
     assert masked(through[2]) == masked(direct[2])
 
 
-@pytest.fixture(scope="module")
-def oauth_ready(pairs):
-    """The proxy runs (the Claude Code runs started it)."""
-    return pairs
-
-
-# --- what the proxy records ------------------------------------------------------------------------
-
-
-def test_usage_shows_the_plans_standing_from_anthropics_last_headers(pairs, e2e):
-    done = subprocess.run([str(e2e.alias), "--usage", "--json"], env=e2e.env(oauth=False),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    plan = json.loads(done.stdout)["plan"]
-    assert plan["five_hour"]["utilization"] in (0.92, 1.0) and plan["seven_day"]["utilization"] == 0.17
-    assert plan["representative_claim"] == "five_hour"
-    kept = (e2e.home / ".litellm/plan.json")
-    assert kept.stat().st_mode & 0o777 == 0o600
-    assert OAUTH_TOKEN not in kept.read_text() and e2e.master_key() not in kept.read_text()
-    text = subprocess.run([str(e2e.alias), "--usage"], env=e2e.env(oauth=False), capture_output=True,
-                          text=True, timeout=60).stdout
-    assert "5-hour window:" in text and "7-day window: 17% used" in text, text
-    assert "oauth_not_allowed:" in text and "third_party_refused:" in text, text
+# --- what the proxy's log shows ------------------------------------------------------------------
 
 
 def test_no_retry_cooldown_or_litellm_wrapping_in_the_proxy_log(pairs, e2e):
