@@ -1,5 +1,5 @@
-"""LiteLLM callback placed beside ``~/.litellm/config.yaml`` by the openClaude deploy: the
-subscription tiers pass straight through to Anthropic.
+"""LiteLLM callback placed beside the LiteLLM config by the openClaude deploy: the subscription
+tiers pass straight through to Anthropic.
 
 Claude Code's gateway protocol reference says a gateway in front of Anthropic's API relays:
 LiteLLM's Messages route re-sends the request as its own (user-agent, re-sorted betas, dropped
@@ -174,7 +174,9 @@ class PassThrough(CustomLogger):
         model, (upstream, api_base) = parsed["model"], deployment
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
-        url = api_base.rstrip("/") + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        url = api_base.rstrip("/") + raw_path.decode("latin-1")
+        if query:
+            url += "?" + query.decode("latin-1")
         client = self.http()
         content = relay.with_model(body, model, upstream)
         request = client.build_request("POST", url, content=content)
@@ -195,11 +197,14 @@ class PassThrough(CustomLogger):
             self.keep_plan_standing(answer.headers)
             messages = raw_path.split(b"?")[0] == ROUTES[0]
             if answer.status_code >= 400:
-                error_body = await answer.aread()
+                # As sent (the client gets the same encoding); read decoded.
+                error_body = b"".join([chunk async for chunk in answer.aiter_raw()])
+                encoding = answer.headers.get("content-encoding", "")
+                message = relay.error_of(relay.decoded(error_body, encoding))[1]
                 if messages:
                     self.record(model, upstream, answer.status_code,
-                                usage.error_kind(answer.status_code, relay.error_of(error_body)[1]), None, started)
-                reason = messages and self.fallback_reason(answer.status_code, error_body, model)
+                                usage.error_kind(answer.status_code, message), None, started)
+                reason = messages and self.fallback_reason(answer.status_code, message, model)
                 if reason:
                     await answer.aclose()
                     await self.fall_back(scope, receive, send, parsed, reason)
@@ -231,15 +236,17 @@ class PassThrough(CustomLogger):
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    def fallback_reason(self, status: int, body: bytes, model: str) -> str | None:
+    def fallback_reason(self, status: int, message: str, model: str) -> str | None:
         """Why ``model``'s Bedrock fallback answers instead, or None (no fallback group, or an
         answer a fallback must not mask)."""
         from litellm.proxy import proxy_server
 
-        fallback_group = model + FALLBACK_SUFFIX
-        if not (proxy_server.llm_router and proxy_server.llm_router.get_model_list(model_name=fallback_group)):
+        router = proxy_server.llm_router
+        # The deploy's fallback group for this tier only (a wildcard entry may match its name too).
+        group = router.get_model_list(model_name=model + FALLBACK_SUFFIX) if router else []
+        if not any((d.get("model_info") or {}).get("openclaude_fallback_for") == model for d in group or []):
             return None
-        kind = usage.error_kind(status, relay.error_of(body)[1])
+        kind = usage.error_kind(status, message)
         if kind in usage.FALLBACK_REASONS:
             return kind
         verbose_proxy_logger.warning(
@@ -270,7 +277,8 @@ class PassThrough(CustomLogger):
 
     def keep_plan_standing(self, headers: httpx.Headers) -> None:
         """The last ``anthropic-ratelimit-unified-*`` headers, with the time they came."""
-        unified = {name: value for name, value in headers.items() if name.lower().startswith(usage.UNIFIED_PREFIX)}
+        unified = {name: value for name, value in headers.items()
+                   if name.lower().startswith(usage.UNIFIED_PREFIX)}
         if not unified:
             return
         try:

@@ -55,6 +55,17 @@ def with_model(body: bytes, model: str, upstream: str) -> bytes:
     return json.dumps(parsed, separators=(",", ":")).encode()
 
 
+def decoded(body: bytes, encoding: str) -> bytes:
+    """A whole body with its gzip or deflate content-encoding undone (any other as it is)."""
+    window = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(encoding.strip().lower())
+    if window is None:
+        return body
+    try:
+        return zlib.decompress(body, window)
+    except zlib.error:
+        return body
+
+
 def error_of(body: bytes) -> tuple:
     """``(error.type, error.message)`` of an Anthropic error body, ``("", "")`` if it has none."""
     try:

@@ -42,6 +42,12 @@ def test_the_body_passes_as_sent_unless_the_tier_names_another_upstream_model():
     assert json.loads(relay.with_model(body, "opus", "claude-opus-4-6"))["model"] == "claude-opus-4-6"
 
 
+def test_a_gzipped_error_is_read_decoded():
+    body = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
+    assert relay.error_of(relay.decoded(gzip.compress(body), "gzip"))[1] == "Overloaded"
+    assert relay.decoded(body, "") == body and relay.decoded(b"x", "gzip") == b"x"
+
+
 def test_error_of_reads_anthropics_envelope_and_nothing_else():
     assert relay.error_of(b'{"type":"error","error":{"type":"rate_limit_error","message":"m"}}') == (
         "rate_limit_error", "m")
