@@ -18,9 +18,10 @@ The request's model is looked up in LiteLLM's own router (``get_model_list``): a
 Per upstream attempt it appends a line to the usage record (``openclaude_usage``), and keeps the
 last ``anthropic-ratelimit-unified-*`` headers Anthropic sent (no other header, no secret) in
 the plan's standing file (``plan.json``) for ``openclaude --usage``. With ``fallback_to_bedrock``, a
-refusal that a Bedrock answer truly fixes (``openclaude_usage.FALLBACK_REASONS``) is handed to
-LiteLLM as a request for the tier's Bedrock fallback group; an expired sign-in (401) or a
-permission refusal (403) reaches Claude Code as Anthropic sent it.
+limit, an overload or the OAuth policy refusal (``openclaude_usage.FALLBACK_REASONS``) is handed
+to LiteLLM as a request for the tier's Bedrock fallback group; any other answer (an expired
+sign-in, an organisation's refusal, a bad request) reaches Claude Code as Anthropic sent it, and so
+does every answer while Bedrock has no usable AWS credentials.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ FALLBACK_SUFFIX = "-bedrock-fallback"
 # The header naming a fallback's reason on the request handed to LiteLLM (read by the callbacks'
 # usage record; the fallback guard keeps every client header off Bedrock).
 FALLBACK_HEADER = b"x-openclaude-fallback"
+# Set by the launcher when the proxy starts without usable AWS credentials (openclaude_callbacks).
+AWS_PROBLEM_ENV = "OPENCLAUDE_AWS_PROBLEM"
 
 
 def _sibling(name: str):
@@ -247,6 +250,11 @@ class PassThrough(CustomLogger):
         if not any((d.get("model_info") or {}).get("openclaude_fallback_for") == model for d in group or []):
             return None
         kind = usage.error_kind(status, message)
+        if kind in usage.FALLBACK_REASONS and os.environ.get(AWS_PROBLEM_ENV):
+            verbose_proxy_logger.warning(
+                "openClaude: %s: not falling back to Bedrock, which has no usable AWS credentials (%s)",
+                model, os.environ[AWS_PROBLEM_ENV])
+            return None
         if kind in usage.FALLBACK_REASONS:
             return kind
         verbose_proxy_logger.warning(

@@ -49,11 +49,9 @@ REFUSALS = (
     (None, "only authorized for use with Claude Code", "claude_code_only"),
     (403, "OAuth authentication is currently not allowed for this organization", "oauth_not_allowed"),
 )
-# Why a subscription tier may fall back to Bedrock: answers a Bedrock request truly fixes. An
-# expired or revoked token (401) and a permission refusal (403) reach Claude Code, which
-# refreshes its sign-in or asks for /login, or tells the user what their organisation allows.
-FALLBACK_REASONS = ("rate_limit", "overloaded", "server_error", "oauth_refused",
-                    "third_party_refused", "claude_code_only")
+# Why a subscription tier may fall back to Bedrock (docs/models.md). Anything else, Anthropic's
+# newer refusals included, reaches Claude Code as Anthropic gave it.
+FALLBACK_REASONS = ("rate_limit", "overloaded", "server_error", "oauth_refused")
 
 
 def error_kind(status: int, message: str = "") -> str:

@@ -17,6 +17,7 @@ from tests.test_units import callbacks, config_name  # noqa: F401  (fixtures)
 # _map_anthropic_exception) and its text. None: not a reason to fall back.
 ATTEMPTS = {
     "rate_limit": ("RateLimitError", "rate_limit"),
+    "plan_limit": ("RateLimitError", "rate_limit"),
     "overloaded": ("InternalServerError", "overloaded"),
     "oauth_refused": ("AuthenticationError", "oauth_refused"),
     "token_expired": ("AuthenticationError", None),
@@ -25,6 +26,7 @@ ATTEMPTS = {
     "permission": ("PermissionDeniedError", None),
     "not_found": ("NotFoundError", None),
     "request_too_large": ("BadRequestError", None),
+    "claude_code_only": ("BadRequestError", None),
 }
 # Kinds LiteLLM has beside those (and one it may add): none of them may fall back either.
 OTHER_KINDS = ("UnprocessableEntityError", "PaymentRequiredError", "ContentPolicyViolationError",
@@ -57,7 +59,7 @@ def test_an_answer_that_is_no_reason_never_reaches_bedrock(callbacks, failure, c
     with caplog.at_level(logging.WARNING, logger="litellm-proxy-stand-in"), \
             pytest.raises(callbacks.TokenNotMasked):
         fallback_hop(callbacks, attempt_record(failure))
-    assert callbacks.attempt_reason(attempt_record(failure)) not in callbacks.FALLBACK_REASONS
+    assert callbacks.attempt_reason(attempt_record(failure)) not in callbacks.usage.FALLBACK_REASONS
     assert "not falling back to Bedrock" in caplog.text
 
 
@@ -76,4 +78,4 @@ def test_each_documented_reason_falls_back_under_its_name(callbacks, failure):  
 
 
 def test_the_reasons_are_the_documented_ones(callbacks):  # noqa: F811
-    assert set(callbacks.FALLBACK_REASONS) == {"rate_limit", "overloaded", "server_error", "oauth_refused"}
+    assert set(callbacks.usage.FALLBACK_REASONS) == {"rate_limit", "overloaded", "server_error", "oauth_refused"}

@@ -121,18 +121,7 @@ def what_claude_code_says(output: str, message: str) -> str:
     return re.split(r"[(~·]|" + re.escape(message), first)[0].strip()
 
 
-# LiteLLM's /v1/messages answers a 413 as a 400 BadRequestError and wraps Anthropic's error body
-# in its own text: the raw pass-through of issue #20 is to mend both.
-PASS_THROUGH_PENDING = pytest.mark.xfail(strict=True, reason="LiteLLM rewrites the answer (#20)")
-LITELLM_REWRITES_STATUS = {"request_too_large"}
-LITELLM_WRAPS = {"invalid_request", "token_expired", "request_too_large"}
-
-
-def pending(names: set) -> list:
-    return [pytest.param(f, marks=PASS_THROUGH_PENDING) if f in names else f for f in NOT_REASONS]
-
-
-@pytest.mark.parametrize("failure", pending(LITELLM_REWRITES_STATUS))
+@pytest.mark.parametrize("failure", NOT_REASONS)
 def test_claude_code_gets_anthropics_status_and_message(refusals, failure):
     answer = refusals[failure]
     message = ERRORS[failure][2]
@@ -145,7 +134,7 @@ def test_claude_code_gets_anthropics_status_and_message(refusals, failure):
         assert message in proxied, proxied
 
 
-@pytest.mark.parametrize("failure", pending(LITELLM_WRAPS))
+@pytest.mark.parametrize("failure", NOT_REASONS)
 def test_claude_code_shows_the_error_it_shows_without_the_proxy(refusals, failure):
     answer = refusals[failure]
     message = ERRORS[failure][2]

@@ -37,8 +37,8 @@ CASES = {
     "overloaded": ("overloaded", False),
     "token_expired": ("token_expired", True),
     "prompt_too_long": ("prompt_too_long", True),
-    "third_party_refused": ("third_party_refused", False),
-    "oauth_not_allowed": ("oauth_not_allowed", True),
+    "third_party_refused": ("invalid_request", False),
+    "oauth_not_allowed": ("permission", True),
 }
 RESULT_FIELDS = ("is_error", "api_error_status", "api_error_type", "api_error", "result")
 # Per request, what the two runs of one Claude Code differ in.

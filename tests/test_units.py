@@ -687,7 +687,7 @@ def test_a_fallback_the_pass_through_hands_over_carries_its_reason_and_no_header
     kwargs = {"headers": {"x-app": "cli"}, "litellm_metadata": {
         "model_group": "claude-opus-4-6-bedrock-fallback",
         "model_info": {"openclaude_fallback_for": "claude-opus-4-6"},
-        "headers": {"x-openclaude-fallback": "third_party_refused"}}}
+        "headers": {"x-openclaude-fallback": "rate_limit"}}}
     with caplog.at_level(logging.WARNING, logger="litellm-proxy-stand-in"):
         hop = asyncio.run(callbacks.bedrock_fallback.async_pre_call_deployment_hook(
             kwargs, "CallTypes.anthropic_messages"))

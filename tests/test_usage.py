@@ -41,7 +41,7 @@ def test_errors_are_named_by_kind_never_by_message():
     assert usage.error_kind(418) == "http_418"
 
 
-def test_anthropics_newer_refusals_are_named_and_only_those_bedrock_fixes_fall_back():
+def test_anthropics_newer_refusals_are_named_and_none_falls_back():
     third_party = "Third-party apps now draw from your extra usage, not your plan limits. Add more at ..."
     claude_code_only = ("This credential is only authorized for use with Claude Code and cannot be used "
                         "for other API requests.")
@@ -50,8 +50,7 @@ def test_anthropics_newer_refusals_are_named_and_only_those_bedrock_fixes_fall_b
     assert usage.error_kind(400, claude_code_only) == "claude_code_only"
     assert usage.error_kind(403, not_allowed) == "oauth_not_allowed"
     assert usage.error_kind(403, "other") == "forbidden"
-    assert {"third_party_refused", "claude_code_only", "oauth_refused"} <= set(usage.FALLBACK_REASONS)
-    assert not {"auth", "forbidden", "oauth_not_allowed", "bad_request"} & set(usage.FALLBACK_REASONS)
+    assert usage.FALLBACK_REASONS == ("rate_limit", "overloaded", "server_error", "oauth_refused")
 
 
 def test_the_file_is_private_and_rotates_at_its_size_bound(tmp_path):

@@ -53,14 +53,9 @@ ERRORS = {
     "permission": (403, "permission_error", "OAuth authentication is currently not allowed for this organization."),
     "not_found": (404, "not_found_error", "model: claude-opus-4-6"),
     "request_too_large": (413, "request_too_large", "Request exceeds the maximum allowed number of bytes."),
-    "third_party_refused": (400, "invalid_request_error",
-                            "Third-party apps now draw from your extra usage, not your plan limits. "
-                            "Add more at claude.ai/settings/usage and keep going."),
     "claude_code_only": (400, "invalid_request_error",
                          "This credential is only authorized for use with Claude Code and cannot be "
                          "used for other API requests."),
-    "oauth_not_allowed": (403, "permission_error",
-                          "OAuth authentication is currently not allowed for this organization."),
 }
 # Whether the client may retry (x-should-retry), per status; a 429 also says when (retry-after).
 SHOULD_RETRY = {429: "true", 529: "true", 500: "true"}
