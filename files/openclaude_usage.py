@@ -30,10 +30,11 @@ PLAN_WINDOWS = (("five_hour", "5h", "5-hour"), ("seven_day", "7d", "7-day"))
 # What a refusal kind means for the user, shown by --usage when one was recorded.
 REFUSAL_NOTES = {
     "oauth_refused": "Anthropic refused the sign-in's OAuth requests (claude update; /login)",
-    "third_party_refused": "Anthropic took the requests for a third-party app's and billed them to "
-                           "extra usage: report it with the proxy log (the pass-through relays Claude "
-                           "Code's requests unchanged)",
-    "claude_code_only": "Anthropic took the requests for another client's: report it with the proxy log",
+    "third_party_refused": "Anthropic took the requests for a third-party app's (extra usage, not the "
+                           "plan): check nothing else rewrites Claude Code's requests, update Claude "
+                           "Code; openclaude --logs has Anthropic's answers",
+    "claude_code_only": "Anthropic took the requests for another client's: check nothing else rewrites "
+                        "Claude Code's requests, update Claude Code; openclaude --logs",
     "oauth_not_allowed": "the organisation does not allow Claude Code on a subscription: ask its admin, "
                          "or rollback.py to put every tier on Bedrock",
 }

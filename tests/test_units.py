@@ -776,3 +776,18 @@ def test_each_module_in_operations_holds_one_kind_of_code(kind):
             assert not (facts or operations or imports_pyinfra), f"{name}: not pure"
         else:
             assert not (operations if kind == "facts" else facts), f"{name}: facts and operations"
+
+
+@pytest.mark.parametrize(("printed", "fix"), [
+    ("API Error: 400 Third-party apps now draw from your extra usage, not your plan limits.",
+     "third-party app's"),
+    ("API Error: 400 This credential is only authorized for use with Claude Code and cannot be used "
+     "for other API requests.", "another client's"),
+    ("Your organization has disabled Claude subscription access for Claude Code · Use an Anthropic "
+     "API key instead, or ask your admin to enable access", "ask its admin, or rollback.py"),
+])
+def test_verify_live_names_anthropics_newer_refusals_as_claude_code_prints_them(printed, fix):
+    """What Claude Code 2.1.332 printed for each, straight at the stand-in (tests/test_passthrough.py)."""
+    from operations.model.verify_checks import known_fix
+
+    assert fix in known_fix(printed)

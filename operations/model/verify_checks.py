@@ -286,11 +286,11 @@ KNOWN_REFUSALS = (
     ("authentication_error", "your Claude sign-in expired: run openclaude, then /login"),
     ("No connected db", "the proxy key did not reach LiteLLM: re-run the deploy (launcher)"),
     ("Third-party apps now draw from your extra usage",
-     "Anthropic billed the request as a third-party app's: check nothing else rewrites Claude Code's "
-     "requests (another proxy, ANTHROPIC_CUSTOM_HEADERS); --data fallback_to_bedrock=true meanwhile"),
+     "Anthropic took the request for a third-party app's: check nothing else rewrites Claude Code's "
+     "requests (another proxy, ANTHROPIC_CUSTOM_HEADERS), update Claude Code; openClaude --logs"),
     ("only authorized for use with Claude Code",
      "Anthropic took the request for another client's: check nothing else rewrites Claude Code's "
-     "requests; --data fallback_to_bedrock=true meanwhile"),
+     "requests (another proxy, ANTHROPIC_CUSTOM_HEADERS), update Claude Code; openClaude --logs"),
     ("disabled Claude subscription access",
      "your organisation does not allow Claude Code on a subscription: ask its admin, or rollback.py"),
     ("OAuth authentication is currently not allowed for this organization",
