@@ -185,6 +185,7 @@ def test_first_launch_starts_the_proxy_on_loopback_and_hands_over_to_claude(laun
     # The modules beside the config find it and the usage record from these, whatever their names.
     assert proxy["env"]["OPENCLAUDE_LITELLM_CONFIG"] == str(launcher.config)
     assert proxy["env"]["OPENCLAUDE_USAGE_RECORD"] == launcher.values["USAGE_RECORD"]
+    assert proxy["env"]["OPENCLAUDE_PLAN_STANDING"] == launcher.values["PLAN_STANDING"]
     assert proxy["env"]["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
     assert proxy["env"]["LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS"] == "True"
     assert proxy["env"]["LITELLM_MODE"] == "PRODUCTION"  # no ~/.env read into the proxy
@@ -455,11 +456,14 @@ def test_usage_reads_the_record_beside_the_config_without_starting_the_proxy(lau
     record = "\t".join([str(time.time()), "claude-opus-4-6", "anthropic/claude-opus-4-6", "200", "",
                         "12", "3", "40", "", ""])
     (launcher.config.parent / "usage.tsv").write_text(record + "\n")
+    Path(launcher.values["PLAN_STANDING"]).write_text(json.dumps({"time": time.time(), "headers": {
+        "anthropic-ratelimit-unified-5h-utilization": "0.5"}}))
 
     result = launcher.run("--usage", "--json")
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["tiers"]["opus"]["input_tokens"] == 12
+    assert json.loads(result.stdout)["plan"]["five_hour"]["utilization"] == 0.5
     assert launcher.recorded("litellm") == [] and launcher.recorded("claude") == []
 
 
