@@ -487,7 +487,7 @@ def test_python3_missing_and_no_python_for_uv(fresh, tmp_path):
 # How to stop the run: a trap shim (tool:pattern in its arguments; "half" cuts an upload in the
 # middle) or a line of pyinfra's output. "fresh": start from an empty HOME instead.
 KILL_POINTS = {
-    "during-litellm-staging": {"trap": "uv:tool install --no-progress litellm"},
+    "during-litellm-staging": {"trap": "uv:tool install --no-progress --compile-bytecode"},
     "before-litellm-replaced": {"trap": "uv:--force"},
     "config-upload-cut": {"trap": "cp:/.config.yaml.", "half": True},
     "launcher-before-rename": {"trap": "mv:/.openClaude."},
