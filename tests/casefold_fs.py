@@ -6,7 +6,12 @@ the name as given (a new entry keeps the case it was created with). So ``opencla
 ``openClaude`` are one directory entry, as on a Mac, and a second entry differing only in case
 can never be made.
 
-    python -m tests.casefold_fs BACKING_DIR MOUNTPOINT     # runs in the foreground until unmounted
+    python -m tests.casefold_fs BACKING_DIR MOUNTPOINT [--inode-per-spelling]
+
+runs in the foreground until unmounted. By default it reports the backing inodes, so both
+spellings of a name are one file to ``[ a -ef b ]`` as on APFS. ``--inode-per-spelling`` leaves
+inode numbers to FUSE, which gives each spelling its own, as some FUSE and network filesystems
+do: then only the directory listing shows that ``openclaude`` is ``openClaude``.
 
 Run by the ``casefold_home`` fixture (tests/casefold_home.py), which mounts, waits and unmounts.
 """
@@ -165,13 +170,13 @@ class CaseFoldPassthrough(mfusepy.Operations):
         return self._call(os.close, fh)
 
 
-def main(backing: str, mountpoint: str) -> None:
+def main(backing: str, mountpoint: str, *options: str) -> None:
     # No kernel caching of names or attributes: "openclaude" must never outlive a rename of
     # "openClaude". use_ino reports the backing inodes, so `[ a -ef b ]` sees one file.
     mfusepy.FUSE(CaseFoldPassthrough(backing), mountpoint, foreground=True, nothreads=True,
-                 use_ino=True, default_permissions=True, entry_timeout=0, attr_timeout=0,
-                 negative_timeout=0, fsname="casefold")
+                 use_ino="--inode-per-spelling" not in options, default_permissions=True,
+                 entry_timeout=0, attr_timeout=0, negative_timeout=0, fsname="casefold")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:])

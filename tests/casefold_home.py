@@ -42,15 +42,17 @@ def fuse_unavailable() -> str | None:
 
 
 @contextmanager
-def casefold_mount(root: Path):
-    """Mount a case-insensitive view of ``root/backing`` at ``root/mount``; yield the mount."""
+def casefold_mount(root: Path, *, inode_per_spelling: bool = False):
+    """Mount a case-insensitive view of ``root/backing`` at ``root/mount``; yield the mount.
+    ``inode_per_spelling``: each spelling of a name reports its own inode (tests/casefold_fs.py)."""
     backing, mount = root / "backing", root / "mount"
     backing.mkdir(parents=True)
     mount.mkdir()
     log = root / "casefold_fs.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.casefold_fs", str(backing), str(mount)],
+            [sys.executable, "-m", "tests.casefold_fs", str(backing), str(mount),
+             *(["--inode-per-spelling"] if inode_per_spelling else [])],
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
         )
     try:
@@ -73,13 +75,15 @@ def casefold_mount(root: Path):
             process.wait(timeout=10)
 
 
-@pytest.fixture
-def casefold_sandbox(tmp_path, litellm_sources, uv_cache):
-    """Like the ``sandbox`` fixture, with HOME on the case-insensitive filesystem."""
+@pytest.fixture(params=["one inode", "inode per spelling"])
+def casefold_sandbox(request, tmp_path, litellm_sources, uv_cache):
+    """Like the ``sandbox`` fixture, with HOME on the case-insensitive filesystem: once reporting
+    one inode for both spellings of a name (APFS), once an inode per spelling."""
     reason = fuse_unavailable()
     if reason:
         pytest.skip(f"case-insensitive home needs FUSE: {reason}")
-    with casefold_mount(tmp_path / "casefold") as mount:
+    with casefold_mount(tmp_path / "casefold",
+                        inode_per_spelling=request.param == "inode per spelling") as mount:
         home = mount / "home"
         home.mkdir()
         yield home_sandbox(home, litellm_sources, uv_cache)

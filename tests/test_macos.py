@@ -53,12 +53,15 @@ def assert_both_names_run_the_launcher(sandbox, mode: str) -> None:
     assert not [name for name in names if name.startswith("openclaude.")], names
 
 
-def test_case_insensitive_home_is_one_entry_for_both_names(casefold_sandbox):
+def test_case_insensitive_home_is_one_entry_for_both_names(casefold_sandbox, request):
     (casefold_sandbox.home / "openClaude").write_text("launcher\n")
 
     assert (casefold_sandbox.home / "openclaude").read_text() == "launcher\n"
-    assert os.path.samefile(casefold_sandbox.home / "openclaude", casefold_sandbox.home / "openClaude")
     assert os.listdir(casefold_sandbox.home) == ["openClaude"]
+    # With an inode per spelling, `[ a -ef b ]` cannot tell (as on some FUSE and network mounts).
+    one_inode = request.node.callspec.params["casefold_sandbox"] == "one inode"
+    assert os.path.samefile(casefold_sandbox.home / "openclaude",
+                            casefold_sandbox.home / "openClaude") == one_inode
 
 
 def test_deploys_and_rollbacks_on_a_case_insensitive_home_keep_both_names_working(
@@ -96,6 +99,50 @@ def test_a_launcher_broken_into_a_link_to_itself_is_repaired(casefold_sandbox):
     assert_both_names_run_the_launcher(casefold_sandbox, "oauth")
     again = casefold_sandbox.pyinfra("deploy.py")
     assert (again.returncode, again.changed) == (0, 0), again.output
+
+
+def test_an_alias_through_a_linked_directory_that_breaks_the_launcher_fails_the_host(
+        casefold_sandbox):
+    """~/bin a link to ~/.local/bin (a common setup), alias ~/bin/openclaude: on a
+    case-insensitive home that name is the launcher itself, which no name check sees. The run
+    proves both names run the launcher, puts the launcher back and fails, naming the problem."""
+    casefold_sandbox.path(".local/bin").mkdir(parents=True)
+    os.symlink(".local/bin", casefold_sandbox.path("bin"))
+
+    result = casefold_sandbox.pyinfra("deploy.py", data={"launcher_alias": "bin/openclaude"})
+
+    assert result.returncode != 0
+    assert "turned" in result.output and "into a link to itself" in result.output, result.output
+    assert "--data launcher_alias=PATH" in result.output
+    launcher = casefold_sandbox.path(LAUNCHER)
+    assert launcher.is_file() and not launcher.is_symlink()
+    assert "(oauth mode)" in run_help(casefold_sandbox, LAUNCHER).stdout
+
+
+@pytest.fixture
+def noexec_bin(sandbox):
+    """The sandbox with ~/nx a tmpfs mounted noexec (unmounted at the end)."""
+    directory = sandbox.path("nx")
+    directory.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "noexec,size=4m", "tmpfs",
+                              str(directory)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a noexec tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield sandbox
+    finally:
+        subprocess.run(["umount", str(directory)], capture_output=True)
+
+
+def test_a_launcher_that_cannot_run_where_it_is_placed_fails_the_host(noexec_bin):
+    result = noexec_bin.pyinfra("deploy.py", data={"launcher": "nx/openClaude",
+                                                   "launcher_alias": "nx/openclaude"})
+
+    assert result.returncode != 0
+    assert "does not run the launcher" in result.output, result.output
+    assert "Permission denied" in result.output and "noexec" in result.output
+    launcher = noexec_bin.path("nx/openClaude")
+    assert launcher.is_file() and launcher.stat().st_mode & 0o777 == 0o755
 
 
 def test_alias_on_a_case_sensitive_home_stays_a_link(sandbox):

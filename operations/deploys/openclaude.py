@@ -178,10 +178,12 @@ def _launcher(target: _Target) -> None:
     data, paths = target.data, target.paths
     directory(name=f"~/{paths['bin_dir']} exists", **target.where("bin_dir"))
     tool_dir, bin_dir = tool_dirs(target.facts)
+    launcher = render_launcher(launcher_values(data, target.home, tool_dir, bin_dir))
+    current = target.entry("launcher")
     placed_file(
         name=f"The openClaude launcher ({data.mode} mode)",
         **target.where("launcher"),
-        content=render_launcher(launcher_values(data, target.home, tool_dir, bin_dir)),
+        content=launcher,
         mode=0o755,
         backups_kept=data.backups_kept,
     )
@@ -193,6 +195,8 @@ def _launcher(target: _Target) -> None:
         target=posixpath.relpath(paths["launcher"], posixpath.dirname(paths["launcher_alias"])),
         same_file=(paths["launcher_alias"], paths["launcher"]) in target.facts["same_files"],
         backups_kept=data.backups_kept,
+        launcher_changes=(current.kind, current.link, current.content, current.mode)
+        != ("file", "", launcher.encode("utf-8"), 0o755),
     )
     launcher_dir_on_path(
         name=f"~/{paths['alias_dir']} is on the login shell's PATH",

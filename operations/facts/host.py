@@ -65,7 +65,17 @@ entry() {
   fi
   printf 'entry\t%s\t%s\t%s\t%s\t%s\n' "$2" "$kind" "$target" "$mode" "$body"
 }
-same() { [ "$HOME/$1" -ef "$HOME/$2" ] && printf 'same\t%s\t%s\n' "$1" "$2"; true; }
+# listed PATH: PATH's directory has an entry spelled exactly as PATH's last part (on a
+# case-insensitive filesystem PATH may name an entry spelled otherwise).
+listed() { for e in "${1%/*}"/* "${1%/*}"/.[!.]*; do [ "$e" = "$1" ] && return 0; done; return 1; }
+lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
+# same PATH OTHER: one file (-ef), or names differing in case only with PATH found under another
+# spelling: a case-insensitive filesystem that reports an inode per spelling.
+same() {
+  { [ "$HOME/$1" -ef "$HOME/$2" ] || { [ -e "$HOME/$1" ] && ! listed "$HOME/$1" &&
+    [ "$(lower "$1")" = "$(lower "$2")" ]; }; } && printf 'same\t%s\t%s\n' "$1" "$2"
+  true
+}
 printf 'home\t%s\n' "$HOME"
 uv=$(find_tool uv @UV_DIRS@)
 printf 'uv\t%s\n' "$uv"
@@ -161,7 +171,8 @@ class OpenClaudeHost(FactBase):
     + described: home-relative paths described only (kind, mode, link)
     + keys: home-relative secret files: only whether each holds a LiteLLM key
     + model_ids: upstream ids to look up in the installed LiteLLM's model map (offline)
-    + same_files: home-relative (path, other) pairs: whether both name the same file (``-ef``)
+    + same_files: home-relative (path, other) pairs: whether both name the same file (``-ef``, or
+      one directory entry under two spellings where a filesystem reports an inode per spelling)
     + on_path: a home-relative directory: whether the login shell's PATH has it (``yes``, ``no``,
       ``unknown``), with ``shell`` and the ``profile`` that shell reads at login
     + login_agent: (wanted, launch agent path, systemd unit path), home-relative: the user's

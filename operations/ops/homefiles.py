@@ -171,40 +171,83 @@ def directory(path: str, *, current: Entry, mode: int | None = None):
     yield f"mkdir -p {mode_args}{shlex.quote(path)}"
 
 
+# listed PATH: PATH's directory has an entry spelled exactly as PATH's last part.
+_LISTED = (
+    'listed() { for e in "${1%/*}"/* "${1%/*}"/.[!.]*; do [ "$e" = "$1" ] && return 0; done; '
+    "return 1; }; "
+)
+# runs_launcher NAME: NAME runs the launcher (its --help answers with the launcher's usage);
+# else $why holds the first line of what it said.
+_RUNS_LAUNCHER = (
+    'runs_launcher() { why=$("$1" --help 2>&1 </dev/null) && '
+    'case $why in "Usage: openClaude"*) return 0 ;; esac; why=$(printf "%s\\n" "$why" | head -n 1); '
+    "return 1; }; "
+)
+
+
+def _proof(path: str, resolved: str) -> str:
+    """Shell proving both names run the launcher; else the launcher is put back from the copy
+    ``$keep`` (when the link step broke it), the filesystem problem named, and exit 1."""
+    directory = posixpath.dirname(path)
+    broken = shlex.quote(
+        f"openClaude: making {path} a link to {resolved} turned {resolved} into a link to itself: "
+        f"the filesystem of {directory} treats both names as one file but reports two (a "
+        "case-insensitive filesystem that gives each spelling its own inode). The launcher was "
+        f"put back and runs as {resolved}; for a second name choose one that differs in more "
+        "than case: --data launcher_alias=PATH.")
+    return (
+        f"{_RUNS_LAUNCHER}"
+        'if runs_launcher "$target" && runs_launcher "$alias"; then rm -f "$keep"; '
+        'elif [ -f "$keep" ] && { [ -L "$target" ] || [ ! -f "$target" ]; }; then '
+        f'rm -f "$alias"; mv -f "$keep" "$target"; echo {broken} >&2; exit 1; '
+        'else rm -f "$keep"; failed=$alias; runs_launcher "$target" || failed=$target; '
+        'runs_launcher "$failed"; '
+        'echo "openClaude: after this run $failed does not run the launcher ($why): check the '
+        f'filesystem of {directory} (mounted noexec? no symbolic links?)" >&2; exit 1; fi'
+    )
+
+
 @operation()
 def symlink(path: str, target: str, *, current: Entry, same_file: bool = False,
-            backups_kept: int = 5):
+            backups_kept: int = 5, launcher_changes: bool = False):
     """
-    Ensure ``path`` is a symlink to ``target``; anything else there is kept as a backup.
+    Ensure ``path`` is a symlink to ``target``; anything else there is kept as a backup. A run
+    that changes the link or the launcher (``launcher_changes``) ends by proving both names run
+    the launcher; otherwise the host fails naming the filesystem problem, with the launcher left
+    a runnable file.
 
     On a case-insensitive filesystem ``openclaude`` and ``openClaude`` are one directory entry:
     a link there would replace the target with a link to itself, and moving "the other file"
     aside would move the target. So when both names differ only in case and already name one
     file, nothing is done. The command decides that again on the target, as the target may
-    appear only after the fact was read (the first deploy writes it just before).
+    appear only after the fact was read (the first deploy writes it just before), by ``-ef`` or,
+    where the filesystem reports an inode per spelling, by the directory listing.
 
     + path: absolute path of the link on the target
     + target: what the link points at (relative links stay relative)
     + current: the path's ``Entry`` from the ``OpenClaudeHost`` fact
-    + same_file: the fact found ``path`` and the target to be one file (``-ef``). Default False.
+    + same_file: the fact found ``path`` and the target to be one file. Default False.
     + backups_kept: how many backups of ``path`` to keep (the newest). Default 5.
+    + launcher_changes: this run changes the launcher. Default False.
 
     **Example:**
 
     .. code:: python
 
         symlink(name="Lowercase alias", path="/home/dev/.local/bin/openclaude",
-                target="openClaude", current=entry, same_file=False)
+                target="openClaude", current=entry, same_file=False, launcher_changes=True)
     """
-    if current.link == target:
-        host.noop(f"{path} already points at {target}")
-        return
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
     one_name = path.casefold() == resolved.casefold()
-    if one_name and same_file and not current.link:
-        host.noop(f"{path} is {resolved} itself (a case-insensitive filesystem)")
+    quoted = (f"alias={shlex.quote(path)}; target={shlex.quote(resolved)}; "
+              'keep="$target.$$.keep"; ')
+    if current.link == target or (one_name and same_file and not current.link):
+        if not launcher_changes:
+            host.noop(f"{path} already points at {target}" if current.link == target
+                      else f"{path} is {resolved} itself (a case-insensitive filesystem)")
+            return
+        yield f"{quoted}{_proof(path, resolved)}"
         return
-    quoted = f"alias={shlex.quote(path)}; target={shlex.quote(resolved)}"
     directory, name = posixpath.split(path)
     replaced = current.kind != "missing" and not current.link  # what the command backs up
     stale = backups_beyond(name, current.backups, backups_kept) if replaced else []
@@ -212,7 +255,9 @@ def symlink(path: str, target: str, *, current: Entry, same_file: bool = False,
         host.log_styled(f"openClaude: removing the oldest backups of {path} (keeping "
                         f"{backups_kept}): {', '.join(stale)}", fg="yellow", log_func=logger.warning)
     prune = "".join(f"rm -f {shlex.quote(f'{directory}/{backup}')}; " for backup in stale)
+    # A copy of the launcher, for the proof to put back should the link step break it.
     replace = (
+        'if [ -f "$target" ] && [ ! -L "$target" ]; then cp -p "$target" "$keep"; fi; '
         'if [ -e "$alias" ] && [ ! -L "$alias" ]; then '
         'mv "$alias" "$alias.$(date -u +%Y%m%dT%H%M%SZ).bak" && '
         f"echo {shlex.quote(f'openClaude: kept the previous {path} as a .bak beside it')}; "
@@ -220,12 +265,15 @@ def symlink(path: str, target: str, *, current: Entry, same_file: bool = False,
         f'ln -sfn {shlex.quote(target)} "$alias"'
     )
     if not one_name:
-        yield f"{quoted}; {replace}"
+        yield f"{quoted}{replace} && {{ {_proof(path, resolved)}; }}"
         return
+    itself = shlex.quote(
+        f"openClaude: {path} is {resolved} itself (a case-insensitive filesystem); no link needed")
     yield (
-        f'{quoted}; if [ ! -L "$alias" ] && [ "$alias" -ef "$target" ]; then '
-        f"echo {shlex.quote(f'openClaude: {path} is {resolved} itself (a case-insensitive filesystem); no link needed')}; "
-        f"else {replace}; fi"
+        f"{quoted}{_LISTED}"
+        'if [ ! -L "$alias" ] && { [ "$alias" -ef "$target" ] || '
+        '{ [ -e "$alias" ] && ! listed "$alias"; }; }; then '
+        f"echo {itself}; else {replace}; fi && {{ {_proof(path, resolved)}; }}"
     )
 
 
