@@ -11,22 +11,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import runpy
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
-import yaml
-from recording import start_proxy, stop_proxy
-from toolkit import REPO, alternate, figure, ratio, run_pyinfra, spread
+from recording import deployed_proxy, start_proxy, stop_proxy
+from toolkit import alternate, figure, ratio, spread
 
-from operations.model.data import load_data
-from operations.model.render import PASSTHROUGH_MODULE, config_text
-from tests.standins.anthropic import AnthropicStandin
 from tests.support.processes import free_port
-from tests.support.sandbox import sandbox_env
 
 GOAL = 10.0
 REQUESTS_PER_RUN = 20
@@ -59,39 +49,17 @@ def first_byte(port: int, headers: dict):
 
 
 def measure(settings: dict) -> list[dict]:
-    uv_cache = Path(os.environ.get("UV_CACHE_DIR") or Path.home() / ".cache" / "uv")
-    with tempfile.TemporaryDirectory(prefix="openclaude-bench-passthrough-") as directory, \
-            AnthropicStandin() as api:
-        root = Path(directory)
-        home = root / "home"
-        home.mkdir()
-        env = sandbox_env(home, uv_cache)
-        group_data = {key: value for key, value in runpy.run_path(
-            str(REPO / "group_data" / "all.py")).items() if not key.startswith("_")}
-        group_data.update(litellm_port=free_port(), anthropic_api_base=api.url)
-        data = load_data(group_data, "oauth")
-        run_pyinfra("@local", "deploy.py", env=env,
-                    data={"litellm_port": data.port, "anthropic_api_base": api.url})
-        deployed_dir = home / ".litellm"
-        master_key = (deployed_dir / "master.key").read_text().strip()
-        litellm_route = root / "litellm-route"
-        shutil.copytree(deployed_dir, litellm_route, ignore=shutil.ignore_patterns("*.log", "*.pid"))
-        config = yaml.safe_load(config_text(data))
-        config["litellm_settings"]["callbacks"] = [
-            name for name in config["litellm_settings"]["callbacks"]
-            if not name.startswith(f"{PASSTHROUGH_MODULE}.")]
-        (litellm_route / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        proxy_env = {**env, "LITELLM_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                     "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True", "LITELLM_MODE": "PRODUCTION"}
-        litellm = home / ".local/bin/litellm"
+    with deployed_proxy("openclaude-bench-passthrough-") as world:
+        api, master_key = world.api, world.master_key
+        litellm_route = world.config_copy("litellm-route")
         ports = {"passthrough": free_port(), "litellm": free_port()}
         proxies = {}
         key = {"x-litellm-api-key": f"Bearer {master_key}"}
         try:
-            proxies["passthrough"] = start_proxy(litellm, deployed_dir / "config.yaml",
-                                                 ports["passthrough"], proxy_env)
-            proxies["litellm"] = start_proxy(litellm, litellm_route / "config.yaml", ports["litellm"],
-                                             proxy_env)
+            proxies["passthrough"] = start_proxy(world.litellm, world.deployed_dir / "config.yaml",
+                                                 ports["passthrough"], world.proxy_env)
+            proxies["litellm"] = start_proxy(world.litellm, litellm_route, ports["litellm"],
+                                             world.proxy_env)
             timers = {"direct": first_byte(api.port, {}),
                       **{name: first_byte(port, key) for name, port in ports.items()}}
             for timer in timers.values():

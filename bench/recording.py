@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import os
 import runpy
-import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -84,10 +85,44 @@ def requests(port: int, master_key: str):
     return run
 
 
-def measure(settings: dict) -> list[dict]:
+@dataclass
+class DeployedProxy:
+    """A sandbox home deployed in the OAuth state in front of the Anthropic stand-in, and what
+    starting its LiteLLM by hand needs (the launcher's environment, the master key)."""
+
+    root: Path
+    home: Path
+    data: object
+    api: AnthropicStandin
+    master_key: str
+    proxy_env: dict
+
+    @property
+    def deployed_dir(self) -> Path:
+        return self.home / ".litellm"
+
+    @property
+    def litellm(self) -> Path:
+        return self.home / ".local/bin/litellm"
+
+    def config_copy(self, name: str, left_out=()) -> Path:
+        """The deployed config directory copied to ``name``, its config less the pass-through
+        and the ``left_out`` callbacks; the copy's config path."""
+        directory = self.root / name
+        shutil.copytree(self.deployed_dir, directory, ignore=shutil.ignore_patterns("*.log", "*.pid"))
+        config = yaml.safe_load(config_text(self.data))
+        config["litellm_settings"]["callbacks"] = [
+            callback for callback in config["litellm_settings"]["callbacks"]
+            if callback not in left_out and not callback.startswith(f"{PASSTHROUGH_MODULE}.")]
+        (directory / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        return directory / "config.yaml"
+
+
+@contextmanager
+def deployed_proxy(prefix: str):
+    """deploy.py into a temporary home whose Anthropic tiers go to a fresh stand-in."""
     uv_cache = Path(os.environ.get("UV_CACHE_DIR") or Path.home() / ".cache" / "uv")
-    with tempfile.TemporaryDirectory(prefix="openclaude-bench-recording-") as directory, \
-            AnthropicStandin() as api:
+    with tempfile.TemporaryDirectory(prefix=prefix) as directory, AnthropicStandin() as api:
         root = Path(directory)
         home = root / "home"
         home.mkdir()
@@ -98,32 +133,29 @@ def measure(settings: dict) -> list[dict]:
         data = load_data(group_data, "oauth")
         run_pyinfra("@local", "deploy.py", env=env,
                     data={"litellm_port": data.port, "anthropic_api_base": api.url})
-        deployed_dir = home / ".litellm"
-        master_key = (deployed_dir / "master.key").read_text().strip()
-        dirs = {"with": root / "with", "without": root / "without"}
-        for name, left_out in (("with", ()), ("without", (f"{CALLBACKS_MODULE}.usage_record",))):
-            shutil.copytree(deployed_dir, dirs[name], ignore=shutil.ignore_patterns("*.log", "*.pid"))
-            config = yaml.safe_load(config_text(data))
-            config["litellm_settings"]["callbacks"] = [
-                callback for callback in config["litellm_settings"]["callbacks"]
-                if callback not in left_out and not callback.startswith(f"{PASSTHROUGH_MODULE}.")]
-            (dirs[name] / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        master_key = (home / ".litellm" / "master.key").read_text().strip()
         proxy_env = {**env, "LITELLM_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                      "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True", "LITELLM_MODE": "PRODUCTION"}
-        litellm = home / ".local/bin/litellm"
+        yield DeployedProxy(root, home, data, api, master_key, proxy_env)
+
+
+def measure(settings: dict) -> list[dict]:
+    with deployed_proxy("openclaude-bench-recording-") as world:
+        configs = {"with": world.config_copy("with"),
+                   "without": world.config_copy("without", (f"{CALLBACKS_MODULE}.usage_record",))}
         ports = {"with": free_port(), "without": free_port()}
         proxies = {}
         try:
-            for name, directory in dirs.items():
-                proxies[name] = start_proxy(litellm, directory / "config.yaml", ports[name], proxy_env)
-            timers = {name: requests(port, master_key) for name, port in ports.items()}
+            for name, config in configs.items():
+                proxies[name] = start_proxy(world.litellm, config, ports[name], world.proxy_env)
+            timers = {name: requests(port, world.master_key) for name, port in ports.items()}
             for timer in timers.values():
                 timer()  # warm-up: first-request imports and connections
             runs = alternate(settings["runs"], timers)
         finally:
             for proxy in proxies.values():
                 stop_proxy(proxy)
-        recorded = len((dirs["with"] / BY_ROLE["usage_record"].name).read_text().splitlines())
+        recorded = len(configs["with"].with_name(BY_ROLE["usage_record"].name).read_text().splitlines())
     per_request = {name: spread(values)["median"] * 1000 for name, values in runs.items()}
     return [
         figure("request through the proxy, with / without the usage record",
