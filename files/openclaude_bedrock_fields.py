@@ -5,29 +5,16 @@ Claude Code writes its requests for Anthropic's API; LiteLLM passes ``thinking``
 ``output_config`` into Converse's ``additionalModelRequestFields`` and the ``anthropic-beta``
 header into its ``anthropic_beta`` list. Claude Code 2.1.332 sends ``thinking.display``, which
 Bedrock does not document (Claude Code itself leaves it out when it talks to Bedrock). For each
-model group with ``model_info.openclaude_bedrock_claude`` (the deploy sets it from the data keys
+deployment with ``model_info.openclaude_bedrock_claude`` (the deploy sets it from the data keys
 ``bedrock_claude_fields`` and ``bedrock_claude_betas``) this keeps, before the proxy calls
 Bedrock, only the listed keys of each listed field and only the listed betas.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import yaml
 from litellm.integrations.custom_logger import CustomLogger
 
-# The launcher starts the proxy with the config's path (files/openClaude): it may have any name.
-CONFIG = Path(os.environ["OPENCLAUDE_LITELLM_CONFIG"])
 BETA_HEADER = "anthropic-beta"
-
-
-def bedrock_claude_rules(config: dict) -> dict:
-    """``{model_name: {"fields": {field: [keys]}, "betas": [names]}}`` from the config."""
-    return {deployment["model_name"]: deployment["model_info"]["openclaude_bedrock_claude"]
-            for deployment in config.get("model_list") or []
-            if (deployment.get("model_info") or {}).get("openclaude_bedrock_claude")}
 
 
 def documented_fields(data: dict, fields: dict) -> None:
@@ -61,19 +48,26 @@ def documented_beta_headers(data: dict, betas: list) -> None:
                 del headers[name]
 
 
+def deployment_rule(kwargs: dict) -> dict | None:
+    """The rule in the ``model_info`` of the deployment the router chose for this call."""
+    params = kwargs.get("litellm_params") or {}
+    for bucket in (kwargs.get("litellm_metadata"), kwargs.get("metadata"),
+                   params.get("litellm_metadata"), params.get("metadata")):
+        if isinstance(bucket, dict) and bucket.get("model_info"):
+            return bucket["model_info"].get("openclaude_bedrock_claude")
+    return None
+
+
 class DocumentedFieldsOnly(CustomLogger):
-    """Applies each Bedrock Claude model group's rule before the upstream call."""
+    """Applies the rule of the deployment a call goes to (whichever name, exact or wildcard,
+    the request used) just before the upstream call."""
 
-    def __init__(self, rules: dict):
-        super().__init__()
-        self.rules = rules
-
-    async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):
-        rule = self.rules.get(data.get("model"))
+    async def async_pre_call_deployment_hook(self, kwargs: dict, call_type):
+        rule = deployment_rule(kwargs)
         if rule:
-            documented_fields(data, rule.get("fields") or {})
-            documented_beta_headers(data, rule.get("betas") or [])
-        return data
+            documented_fields(kwargs, rule.get("fields") or {})
+            documented_beta_headers(kwargs, rule.get("betas") or [])
+        return kwargs
 
 
-documented_fields_only = DocumentedFieldsOnly(bedrock_claude_rules(yaml.safe_load(CONFIG.read_text()) or {}))
+documented_fields_only = DocumentedFieldsOnly()

@@ -2,8 +2,9 @@
 
 ``usage_record`` writes where every request went (see ``UsageRecord``). ``output_limit``: Claude Code asks for 32000 output tokens on the haiku slot; Bedrock rejects any request above
 the model's limit, and ``max_tokens`` in a deployment does not lower the client's value. This
-lowers a request's ``max_tokens`` to its model group's ``model_info.openclaude_output_limit``
-from the config beside this file; other tiers keep the client's value.
+lowers a request's ``max_tokens`` to the ``model_info.openclaude_output_limit`` of the deployment
+its model resolves to (``openclaude_models``: LiteLLM's router); other tiers keep the client's
+value.
 """
 
 from __future__ import annotations
@@ -14,23 +15,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import yaml
 from fastapi import HTTPException
 from litellm._logging import verbose_proxy_logger
 from litellm.integrations.custom_logger import CustomLogger
-
-# The launcher starts the proxy with the config's path (files/openClaude): it may have any name.
-CONFIG = Path(os.environ["OPENCLAUDE_LITELLM_CONFIG"])
-
-
-def output_limits(config: dict) -> dict:
-    """``{model_name: limit}`` for the deployments that set one."""
-    limits = {}
-    for deployment in config.get("model_list") or []:
-        limit = (deployment.get("model_info") or {}).get("openclaude_output_limit")
-        if limit:
-            limits[deployment["model_name"]] = int(limit)
-    return limits
 
 
 def capped_max_tokens(requested, limit: int | None):
@@ -38,23 +25,6 @@ def capped_max_tokens(requested, limit: int | None):
     if limit is None or requested is None:
         return requested
     return min(int(requested), limit)
-
-
-class OutputLimit(CustomLogger):
-    """Lowers ``max_tokens`` before the proxy calls the upstream."""
-
-    def __init__(self, limits: dict):
-        super().__init__()
-        self.limits = limits
-
-    async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):
-        limit = self.limits.get(data.get("model"))
-        if "max_tokens" in data:
-            data["max_tokens"] = capped_max_tokens(data["max_tokens"], limit)
-        return data
-
-
-output_limit = OutputLimit(output_limits(yaml.safe_load(CONFIG.read_text()) or {}))
 
 
 def _sibling(name: str):
@@ -65,6 +35,20 @@ def _sibling(name: str):
     return module
 
 
+models = _sibling("openclaude_models")
+
+
+class OutputLimit(CustomLogger):
+    """Lowers ``max_tokens`` before the proxy calls the upstream."""
+
+    async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):
+        limit = models.model_info(data.get("model")).get("openclaude_output_limit")
+        if "max_tokens" in data:
+            data["max_tokens"] = capped_max_tokens(data["max_tokens"], limit)
+        return data
+
+
+output_limit = OutputLimit()
 usage = _sibling("openclaude_usage")
 bedrock_fields = _sibling("openclaude_bedrock_fields")
 USAGE_FILE = os.environ["OPENCLAUDE_USAGE_RECORD"]
@@ -101,6 +85,11 @@ OTHER_ERRORS = {"AuthenticationError": "auth", "PermissionDeniedError": "forbidd
 def handed_over_reason(metadata: dict) -> str | None:
     """The fallback reason the pass-through named on the request, if it handed it over."""
     return (metadata.get("headers") or {}).get(FALLBACK_HEADER)
+
+
+def tier_of(metadata: dict) -> str | None:
+    """The tier of the deployment a call went to (its model group when the config names none)."""
+    return (metadata.get("model_info") or {}).get(models.TIER_KEY) or metadata.get("model_group")
 
 
 def attempt_reason(attempt: dict) -> str:
@@ -144,7 +133,7 @@ class UsageRecord(CustomLogger):
         previous = (metadata.get("previous_models") or [{}])[-1]
         provider = payload.get("custom_llm_provider") or ""
         self.record(
-            group=tier or metadata.get("model_group") or payload.get("model_group"),
+            group=tier or tier_of(metadata) or payload.get("model_group"),
             upstream=payload.get("model") or kwargs.get("model"),
             status=200,
             input=payload.get("prompt_tokens"),
@@ -163,7 +152,7 @@ class UsageRecord(CustomLogger):
         status = getattr(exception, "status_code", None) or 500
         started = getattr(request_data.get("litellm_logging_obj"), "start_time", None)
         self.record(
-            group=fallback_for(metadata) or metadata.get("model_group"),
+            group=fallback_for(metadata) or tier_of(metadata),
             upstream=request_data.get("model"),
             status=status,
             error=usage.error_kind(int(status), str(exception)),
@@ -223,20 +212,13 @@ bedrock_fallback = BedrockFallbackGuard()
 AWS_PROBLEM_ENV = "OPENCLAUDE_AWS_PROBLEM"
 
 
-def bedrock_groups(config: dict) -> set:
-    """The model groups whose deployments call Bedrock."""
-    return {d["model_name"] for d in config.get("model_list") or []
-            if str((d.get("litellm_params") or {}).get("model", "")).startswith("bedrock/")}
-
-
 class BedrockWithoutCredentials(CustomLogger):
     """Answers a Bedrock tier's request at once, before the router, with why it cannot work and
     the fix: no upstream call botocore cannot sign, no retries, and a status (400) Claude Code
     does not retry either."""
 
-    def __init__(self, groups: set, problem: str | None):
+    def __init__(self, problem: str | None):
         super().__init__()
-        self.groups = groups
         self.problem = problem
 
     def message(self, group: str) -> str:
@@ -245,10 +227,9 @@ class BedrockWithoutCredentials(CustomLogger):
                 "openClaude again: the next launch picks the credentials up.")
 
     async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):
-        if self.problem and data.get("model") in self.groups:
+        if self.problem and models.provider(data.get("model")) == "bedrock":
             raise HTTPException(status_code=400, detail=self.message(data["model"]))
         return data
 
 
-bedrock_credentials = BedrockWithoutCredentials(
-    bedrock_groups(yaml.safe_load(CONFIG.read_text()) or {}), os.environ.get(AWS_PROBLEM_ENV))
+bedrock_credentials = BedrockWithoutCredentials(os.environ.get(AWS_PROBLEM_ENV))

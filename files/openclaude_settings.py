@@ -7,8 +7,9 @@ carry over. Standard library only: it runs where only that Python exists.
 
     python openclaude_settings.py SOURCE TARGET TIERS_JSON [MODE]
 
-TIERS_JSON: ``{"model": ..., "opus": ..., "sonnet": ..., "haiku": ...}`` and, optionally,
-``"max_context_tokens"``: the window Claude Code keeps a model it does not know by name within
+TIERS_JSON: the pinned names, ``{"model": ..., "fable": ..., "opus": ..., "sonnet": ...,
+"haiku": ...}`` (a slot left out gets Claude Code's own model; ``model`` left out keeps the
+user's, a Bedrock-style id as its family's alias) and, optionally, ``"max_context_tokens"``: the window Claude Code keeps a model it does not know by name within
 (``CLAUDE_CODE_MAX_CONTEXT_TOKENS``; otherwise it assumes 1M tokens). MODE: ``oauth``
 (default) or ``bedrock``. In the OAuth state it prints the names of the settings it set aside
 (``DISPLACING_KEYS``, ``env.`` + ``DISPLACING_ENV``) on one line, for the launcher to report.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -26,7 +28,14 @@ REMOVED_KEYS = ("awsCredentialExport", "awsAuthRefresh")
 # The plan's deletions, plus ANTHROPIC_BASE_URL: the launcher points Claude Code at the proxy,
 # and a base URL in the settings' env would take precedence and bypass it.
 REMOVED_ENV = ("CLAUDE_CODE_USE_BEDROCK", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
-TIER_KEYS = ("model", "opus", "sonnet", "haiku")
+# Each slot's variables: set to the slot's pinned name, or removed so that Claude Code asks for
+# its own current model (a slot TIERS_JSON leaves out).
+SLOT_ENV = {
+    "fable": ("ANTHROPIC_DEFAULT_FABLE_MODEL",),
+    "opus": ("ANTHROPIC_DEFAULT_OPUS_MODEL",),
+    "sonnet": ("ANTHROPIC_DEFAULT_SONNET_MODEL",),
+    "haiku": ("ANTHROPIC_SMALL_FAST_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL"),
+}
 # Claude Code signs in with the subscription only when no other credential or provider is set;
 # in the OAuth state each of these would displace it (the launcher unsets the same variables).
 DISPLACING_KEYS = ("apiKeyHelper",)
@@ -38,6 +47,8 @@ DISPLACING_ENV = (
     "CLAUDE_CODE_USE_FOUNDRY",
 )
 MAX_CONTEXT_ENV = "CLAUDE_CODE_MAX_CONTEXT_TOKENS"
+# A Bedrock-era settings file's model: Claude Code knows neither its window nor its features.
+BEDROCK_CLAUDE_ID = re.compile(r"anthropic\.claude-(?:[\d-]+)?(fable|opus|sonnet|haiku)")
 
 
 JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "true/false",
@@ -89,8 +100,9 @@ def displacing_settings(source: dict) -> list[str]:
 
 
 def derive_settings(source: dict, tiers: dict, mode: str = "oauth") -> dict:
-    """The plan's transform: set the model and tier variables, drop the Bedrock/API-key keys;
-    in the OAuth state also every credential that would displace the subscription."""
+    """The plan's transform: set the model and the pinned slots' variables (drop the others'),
+    drop the Bedrock/API-key keys; in the OAuth state also every credential that would displace
+    the subscription."""
     removed_keys, removed_env = REMOVED_KEYS, REMOVED_ENV
     if mode == "oauth":
         removed_keys += DISPLACING_KEYS
@@ -99,16 +111,30 @@ def derive_settings(source: dict, tiers: dict, mode: str = "oauth") -> dict:
     env = {
         key: value for key, value in (source.get("env") or {}).items() if key not in removed_env
     }
-    env["ANTHROPIC_DEFAULT_OPUS_MODEL"] = tiers["opus"]
-    env["ANTHROPIC_DEFAULT_SONNET_MODEL"] = tiers["sonnet"]
-    env["ANTHROPIC_SMALL_FAST_MODEL"] = tiers["haiku"]
-    env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] = tiers["haiku"]
+    for slot, names in SLOT_ENV.items():
+        for name in names:
+            if tiers.get(slot):
+                env[name] = tiers[slot]
+            else:
+                env.pop(name, None)
     window = tiers.get("max_context_tokens")
     if window and not _smaller_window(env.get(MAX_CONTEXT_ENV), window):
         env[MAX_CONTEXT_ENV] = str(window)
-    derived["model"] = tiers["model"]
+    if tiers.get("model"):
+        derived["model"] = tiers["model"]
+    elif isinstance(derived.get("model"), str):
+        derived["model"] = family_alias(derived["model"])
     derived["env"] = env
     return derived
+
+
+def family_alias(model: str) -> str:
+    """A Bedrock-style Claude id (``us.anthropic.claude-opus-4-6-v1[1m]``) as its family's alias
+    (``opus[1m]``), which Claude Code resolves to its own current model; other names unchanged."""
+    match = BEDROCK_CLAUDE_ID.search(model)
+    if not match:
+        return model
+    return match.group(1) + ("[1m]" if model.endswith("[1m]") else "")
 
 
 def _smaller_window(value, window: int) -> bool:

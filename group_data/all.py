@@ -34,17 +34,26 @@ lock_wait = 60
 # proxy then holds its memory all day (docs/performance.md). The rollback follows it too.
 proxy_at_login = False
 
-# Model names Claude Code sends (the settings' tier variables and the config's model_name).
-opus_model_name = "claude-opus-4-6"
-sonnet_model_name = "claude-sonnet-4-6"
+# The model name each Claude Code slot sends. None: the model Claude Code itself asks for (it
+# follows Claude Code's updates); a name pins the slot (ANTHROPIC_DEFAULT_<SLOT>_MODEL). Slots,
+# highest first: fable (a tier above opus), opus, sonnet (Claude Code's default), haiku.
+fable_model_name = None
+opus_model_name = None
+sonnet_model_name = None
 haiku_model_name = "qwen-3-coder"
-# Ask Claude Code for the 1M context window on opus and sonnet ("[1m]" after the name).
+# Ask Claude Code for the 1M context window on a pinned opus or sonnet name ("[1m]" after it).
 long_context = True
 
-# Upstream model per tier, in each mode: "oauth" (deploy.py) and "bedrock" (rollback.py).
-oauth_opus_model = "anthropic/claude-opus-4-6"
-oauth_sonnet_model = "anthropic/claude-sonnet-4-6"
+# Each slot's model family, per state: "oauth" (deploy.py) and "bedrock" (rollback.py). The proxy
+# answers every name of the family (claude-opus-..., Bedrock-style ids such as
+# us.anthropic.claude-opus-4-6-v1:0, the pinned name; see docs/models.md). In the OAuth state a
+# family whose model is an anthropic/ one sends each claude-<family>-... name to Anthropic as
+# itself; its model here answers the Bedrock-style ids.
+oauth_fable_model = "anthropic/claude-fable-5-2"
+oauth_opus_model = "anthropic/claude-opus-5-5"
+oauth_sonnet_model = "anthropic/claude-sonnet-5-5"
 oauth_haiku_model = "bedrock/converse/qwen.qwen3-next-80b-a3b"
+bedrock_fable_model = "bedrock/converse/us.anthropic.claude-fable-5-1"
 bedrock_opus_model = "bedrock/converse/us.anthropic.claude-opus-4-6-v1"
 bedrock_sonnet_model = "bedrock/converse/us.anthropic.claude-sonnet-4-6"
 bedrock_haiku_model = "bedrock/converse/qwen.qwen3-next-80b-a3b"

@@ -62,6 +62,7 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         **{entry.launcher: str(REPO / "files" / entry.name if entry.placed
                                else home / ".litellm" / entry.name)
            for entry in BESIDE_CONFIG if entry.launcher},
+        "MANAGED_SETTINGS_DIR": "/etc/claude-code",
     }
     env = {
         # The fakes' `env python3` finds this interpreter first (a pyenv shim adds ~0.1 s).
@@ -72,5 +73,7 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         "FAKE_RECORD_DIR": str(records),
         # No instance-metadata probe (seconds) when a test leaves the identity without credentials.
         "AWS_EC2_METADATA_DISABLED": "true",
+        # Managed settings are read under this root, not this machine's /etc.
+        "OPENCLAUDE_MANAGED_SETTINGS_ROOT": str(home / "managed-root"),
     }
     return values, env

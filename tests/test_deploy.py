@@ -82,17 +82,17 @@ def test_deploy_reaches_the_mixed_oauth_bedrock_state(sandbox):
     assert sandbox.pyinfra("deploy.py").returncode == 0
 
     assert receipt_source(sandbox) == wanted_source(sandbox.sources["release"])
-    assert routes(sandbox) == {
-        "claude-opus-4-6": "anthropic/claude-opus-4-6",
-        "claude-sonnet-4-6": "anthropic/claude-sonnet-4-6",
-        "qwen-3-coder": "bedrock/converse/qwen.qwen3-next-80b-a3b",
-    }
+    routed = routes(sandbox)
+    assert routed["claude-*"] == "anthropic/claude-*"
+    assert routed["claude-opus-*"] == "anthropic/claude-opus-*"
+    assert routed["qwen-3-coder"] == "bedrock/converse/qwen.qwen3-next-80b-a3b"
     settings = config(sandbox)
-    haiku = settings["model_list"][2]
+    [haiku] = [d for d in settings["model_list"] if d["model_name"] == "qwen-3-coder"]
     assert haiku["litellm_params"]["aws_region_name"] == "us-west-2"
     assert settings["litellm_settings"]["drop_params"] is True
     assert settings["litellm_settings"]["model_group_settings"] == {
-        "forward_client_headers_to_llm_api": ["claude-opus-4-6", "claude-sonnet-4-6"]
+        "forward_client_headers_to_llm_api": [name for name, model in routed.items()
+                                              if model.startswith("anthropic/")]
     }
     assert settings["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
 
@@ -136,15 +136,13 @@ def test_derived_settings_keep_every_other_user_key(sandbox):
     derived_path = sandbox.path(".openClaude/settings.json")
     derived = json.loads(derived_path.read_text())
     assert derived_path.stat().st_mode & 0o777 == 0o600
-    assert derived["model"] == "claude-opus-4-6[1m]"
+    assert derived["model"] == "opus", "a Bedrock id becomes its family's alias: Claude Code's model"
     assert "awsAuthRefresh" not in derived and "awsCredentialExport" not in derived
     assert derived["permissions"] == USER_SETTINGS["permissions"]
     assert derived["statusLine"] == USER_SETTINGS["statusLine"]
     assert derived["env"] == {
         "AWS_PROFILE": "work",
         "DISABLE_TELEMETRY": "1",
-        "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-4-6[1m]",
-        "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-4-6[1m]",
         "ANTHROPIC_SMALL_FAST_MODEL": "qwen-3-coder",
         "ANTHROPIC_DEFAULT_HAIKU_MODEL": "qwen-3-coder",
         "CLAUDE_CODE_MAX_CONTEXT_TOKENS": "256000",
@@ -155,7 +153,7 @@ def test_derived_settings_keep_every_other_user_key(sandbox):
 def test_missing_user_settings_count_as_empty(sandbox):
     assert sandbox.pyinfra("deploy.py").returncode == 0
     derived = json.loads(sandbox.path(".openClaude/settings.json").read_text())
-    assert set(derived) == {"model", "env"}
+    assert set(derived) == {"env"}, "no model: Claude Code's own default"
     assert not sandbox.path(".claude/settings.json").exists()
 
 
@@ -167,11 +165,12 @@ def test_rollback_reaches_all_bedrock_and_rerun_changes_nothing(sandbox):
     rollback = sandbox.pyinfra("rollback.py", data={"litellm_source": "fork"})
     assert rollback.returncode == 0, rollback.output
     assert receipt_source(sandbox) == wanted_source(sandbox.sources["release"])
-    assert routes(sandbox) == {
-        "claude-opus-4-6": "bedrock/converse/us.anthropic.claude-opus-4-6-v1",
-        "claude-sonnet-4-6": "bedrock/converse/us.anthropic.claude-sonnet-4-6",
-        "qwen-3-coder": "bedrock/converse/qwen.qwen3-next-80b-a3b",
-    }
+    routed = routes(sandbox)
+    assert routed["claude-opus-*"] == routed["*anthropic.claude-*opus*"] == \
+        "bedrock/converse/us.anthropic.claude-opus-4-6-v1"
+    assert routed["claude-sonnet-*"] == "bedrock/converse/us.anthropic.claude-sonnet-4-6"
+    assert routed["qwen-3-coder"] == "bedrock/converse/qwen.qwen3-next-80b-a3b"
+    assert not [model for model in routed.values() if not model.startswith("bedrock/")]
     assert "model_group_settings" not in config(sandbox)["litellm_settings"]
     assert "OPENCLAUDE_MODE=bedrock" in sandbox.path(".local/bin/openClaude").read_text()
     derived = json.loads(sandbox.path(".openClaude/settings.json").read_text())
@@ -321,8 +320,8 @@ def test_launcher_derives_the_same_settings_as_the_deploy(sandbox):
 def test_deploy_warns_about_retiring_unknown_and_retired_model_ids(sandbox):
     assert sandbox.pyinfra("deploy.py").returncode == 0  # LiteLLM's map is read once installed
     result = sandbox.pyinfra("deploy.py", data={
-        "oauth_sonnet_model": "anthropic/claude-sonnet-4-5-20250929",
-        "oauth_opus_model": "anthropic/claude-opus-4-6-20250514",
+        "sonnet_model_name": "claude-sonnet-4-5-20250929",
+        "opus_model_name": "claude-opus-4-6-20250514",
         "oauth_haiku_model": "anthropic/claude-3-opus-20240229",
     })
     assert result.returncode == 0, result.output
@@ -333,7 +332,7 @@ def test_deploy_warns_about_retiring_unknown_and_retired_model_ids(sandbox):
     assert "haiku tier (qwen-3-coder -> claude-3-opus-20240229): Claude Code assumes a context " \
            "window of 256000 tokens, the model accepts 200000" in result.output
     assert "--data haiku_context_window=200000" in result.output
-    assert "sonnet tier (claude-sonnet-4-6 -> claude-sonnet-4-5-20250929)" in result.output
+    assert "sonnet tier (claude-sonnet-4-5-20250929 -> claude-sonnet-4-5-20250929)" in result.output
     assert "--data long_context=false" in result.output
 
 
@@ -443,7 +442,7 @@ def test_the_run_that_adds_a_backup_keeps_only_the_newest_per_file(sandbox):
 def test_switching_back_and_forth_keeps_backups_bounded_for_every_file(sandbox):
     write_user_settings(sandbox)
     for script, long_context in (("deploy.py", True), ("rollback.py", False)) * 3:
-        data = {"backups_kept": 2, "long_context": long_context}
+        data = {"backups_kept": 2, "long_context": long_context, "opus_model_name": "claude-opus-4-6"}
         assert sandbox.pyinfra(script, data=data).returncode == 0
     for relative in (".litellm/config.yaml", ".local/bin/openClaude", ".openClaude/settings.json"):
         assert len(backups(sandbox, relative)) == 2, (relative, backups(sandbox, relative))

@@ -345,15 +345,17 @@ class EndToEnd:
         result = self.pyinfra("verify.py", oauth=oauth, data={"live": True})
         return result, self.upstream_since(mark)
 
-    def claude(self, label: str, *args: str, oauth: bool, env: dict | None = None) -> Run:
-        """``openclaude ARGS`` as a user would run it (``env``: more of the user's shell);
-        records what each side received."""
+    def claude(self, label: str, *args: str, oauth: bool, env: dict | None = None,
+               cwd: Path | None = None) -> Run:
+        """``openclaude ARGS`` as a user would run it (``env``: more of the user's shell; ``cwd``:
+        the directory it runs in, the test's project by default); records what each side
+        received."""
         marks = (len(self.api.requests.snapshot()), len(self.bedrock.requests.snapshot()), self.tap.mark())
         self.env_record.unlink(missing_ok=True)
         argv = [str(self.alias), *args]
         started = time.monotonic()
         try:
-            done = subprocess.run(argv, cwd=self.root / "project", env={**self.env(oauth=oauth), **(env or {})},
+            done = subprocess.run(argv, cwd=cwd or self.root / "project", env={**self.env(oauth=oauth), **(env or {})},
                                   capture_output=True, text=True, timeout=CLAUDE_RUN_TIMEOUT,
                                   stdin=subprocess.DEVNULL)
             returncode, stdout, stderr = done.returncode, done.stdout, done.stderr
@@ -451,14 +453,31 @@ def deployed_world(root: Path, home: Path, api: AnthropicStandin, bedrock: Bedro
         bedrock.stop()
 
 
-SHIM = """#!/bin/sh
-# Test shim for Claude Code: records what the launcher handed over, routes claude through the
-# test's TCP tap to the proxy, then runs the real claude.
-env -0 > "$OPENCLAUDE_E2E_ENV_RECORD"
-printf '%s\\0' "$@" > "$OPENCLAUDE_E2E_ENV_RECORD.args"
-ANTHROPIC_BASE_URL=$OPENCLAUDE_E2E_TAP
-export ANTHROPIC_BASE_URL
-exec {claude} "$@"
+SHIM = """#!{python}
+# Test shim for Claude Code: records the arguments the launcher gave and the environment claude
+# runs with (the launcher's, with its --settings layer's env applied, as Claude Code applies it),
+# routes claude through the test's TCP tap to the proxy (in that layer, which outranks the
+# environment), then runs the real claude.
+import json, os, sys
+args = sys.argv[1:]
+record = os.environ["OPENCLAUDE_E2E_ENV_RECORD"]
+with open(record + ".args", "wb") as out:
+    out.write(b"".join(arg.encode() + b"\\0" for arg in args))
+settings = {{}}
+if args[:1] == ["--settings"]:
+    with open(args[1]) as layer:
+        settings = json.load(layer)
+effective = {{**os.environ, **settings.get("env", {{}})}}
+with open(record, "wb") as out:
+    out.write(b"\\0".join(f"{{k}}={{v}}".encode() for k, v in effective.items()))
+os.environ["ANTHROPIC_BASE_URL"] = os.environ["OPENCLAUDE_E2E_TAP"]
+if settings:
+    settings.setdefault("env", {{}})["ANTHROPIC_BASE_URL"] = os.environ["OPENCLAUDE_E2E_TAP"]
+    tapped = record + ".layer.json"
+    with open(tapped, "w") as layer:
+        json.dump(settings, layer)
+    args[1] = tapped
+os.execv({claude!r}, [{claude!r}, *args])
 """
 
 
@@ -474,7 +493,7 @@ def e2e(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
     # install) and refuse to boot without the database this names.
     (home / ".env").write_text("DATABASE_URL=postgresql://openclaude:e2e@127.0.0.1:9/none\n")
     shim = root / "shim" / "claude"
-    shim.write_text(SHIM.format(claude=shlex.quote(str(claude_cli / "claude"))))
+    shim.write_text(SHIM.format(python=sys.executable, claude=str(claude_cli / "claude")))
     shim.chmod(0o755)
 
     api = AnthropicStandin(reply_text=ANTHROPIC_REPLY).start()

@@ -363,7 +363,7 @@ def test_claude_off_path_is_found_where_installers_put_it(launcher):
 
     assert result.returncode == 0, result.stderr
     [claude] = launcher.recorded("claude")
-    assert claude["argv"][1:] == ["-p", "hi"]
+    assert claude["argv"][3:] == ["-p", "hi"]
 
 
 def test_missing_master_key_says_to_rerun_the_deploy(launcher):
@@ -391,14 +391,16 @@ def test_oauth_hand_over_sends_the_proxy_key_as_a_header_and_no_api_key(launcher
 
     assert result.returncode == 0, result.stderr
     [claude] = launcher.recorded("claude")
-    env = claude["env"]
-    assert "ANTHROPIC_API_KEY" not in env
-    assert "ANTHROPIC_AUTH_TOKEN" not in env
+    env = claude["env"]  # with the --settings layer applied, as Claude Code applies it
+    assert not env.get("ANTHROPIC_API_KEY") and not env.get("ANTHROPIC_AUTH_TOKEN")
     assert env["ANTHROPIC_CUSTOM_HEADERS"] == f"X-Team: blue\nx-litellm-api-key: Bearer {MASTER_KEY}"
     assert env["CLAUDE_CONFIG_DIR"] == launcher.values["OPENCLAUDE_DIR"]
     assert env["ANTHROPIC_BASE_URL"] == f"http://127.0.0.1:{launcher.port}"
     assert "LITELLM_MASTER_KEY" not in env
-    assert "CLAUDE_CODE_USE_BEDROCK" not in env
+    assert not env.get("CLAUDE_CODE_USE_BEDROCK")
+    assert MASTER_KEY not in " ".join(claude["argv"]), "the key is in a 0600 file, not on the command line"
+    layer = Path(claude["argv"][2])
+    assert claude["argv"][1] == "--settings" and layer.stat().st_mode & 0o777 == 0o600
 
 
 DISPLACING_SHELL = {"ANTHROPIC_AUTH_TOKEN": "gw-token-value", "ANTHROPIC_API_KEY": "sk-ant-api-value",
@@ -417,7 +419,7 @@ def test_oauth_launch_sets_aside_every_displacing_credential_and_names_it_once(l
 
     assert result.returncode == 0, result.stderr
     env = launcher.recorded("claude")[0]["env"]
-    assert not set(DISPLACING_SHELL) & set(env)
+    assert not [name for name in DISPLACING_SHELL if env.get(name)]
     derived = json.loads(launcher.derived_settings.read_text())
     assert "apiKeyHelper" not in derived
     assert set(derived["env"]) & {"ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_VERTEX"} == set()
@@ -446,9 +448,11 @@ def test_bedrock_launch_leaves_the_other_credentials_as_they_were(launcher):
     result = launcher.run(ANTHROPIC_AUTH_TOKEN="gw-token", CLAUDE_CODE_USE_VERTEX="1")
 
     assert result.returncode == 0, result.stderr
-    env = launcher.recorded("claude")[0]["env"]
-    assert env["ANTHROPIC_AUTH_TOKEN"] == "gw-token" and env["CLAUDE_CODE_USE_VERTEX"] == "1"
+    [claude] = launcher.recorded("claude")
+    assert claude["env"]["ANTHROPIC_AUTH_TOKEN"] == "gw-token"
     assert json.loads(launcher.derived_settings.read_text())["apiKeyHelper"] == "echo helper"
+    # Only what would take Claude Code off the proxy or replace its key is overridden.
+    assert claude["env"]["CLAUDE_CODE_USE_VERTEX"] == "" and claude["settings"]["apiKeyHelper"] == ""
     assert "set aside" not in result.stderr
 
 
@@ -472,7 +476,7 @@ def test_oauth_without_user_headers_sends_only_the_proxy_key_header(launcher):
 
     [claude] = launcher.recorded("claude")
     assert claude["env"]["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: Bearer {MASTER_KEY}"
-    assert "ANTHROPIC_AUTH_TOKEN" not in claude["env"]
+    assert not claude["env"].get("ANTHROPIC_AUTH_TOKEN")
 
 
 def test_bedrock_hand_over_uses_the_master_key_as_api_key_and_keeps_user_headers(launcher):
@@ -505,7 +509,7 @@ def test_arguments_pass_to_claude_unchanged(launcher):
     assert launcher.run(*arguments).returncode == 0
 
     [claude] = launcher.recorded("claude")
-    assert claude["argv"][1:] == arguments
+    assert claude["argv"][1:] == ["--settings", claude["argv"][2], *arguments]
 
 
 def test_claude_exit_status_is_the_launchers(launcher):
@@ -560,9 +564,12 @@ def current_umask() -> int:
 
 
 def test_claude_keeps_the_users_umask(launcher):
-    launcher.render(CLAUDE_BIN="/bin/sh")
+    reporter = launcher.root / "umask-claude"
+    reporter.write_text("#!/bin/sh\numask\n")
+    reporter.chmod(0o755)
+    launcher.render(CLAUDE_BIN=str(reporter))
 
-    result = launcher.run("-c", "umask")
+    result = launcher.run()
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "%04o" % current_umask()

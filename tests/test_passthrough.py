@@ -67,8 +67,10 @@ def direct_run(e2e, through: Run) -> tuple:
     straight at the stand-in, without the proxy key header."""
     env = {name: value for name, value in through.claude_env.items() if name != "ANTHROPIC_CUSTOM_HEADERS"}
     env["ANTHROPIC_BASE_URL"] = e2e.api.url
+    # The launcher's --settings layer (the proxy's URL and key; its env is in claude_env) stays out.
+    args = through.claude_args[2:] if through.claude_args[:1] == ["--settings"] else through.claude_args
     mark = len(e2e.api.requests.snapshot())
-    done = subprocess.run([str(e2e.claude_dir / "claude"), *through.claude_args], cwd=e2e.root / "project",
+    done = subprocess.run([str(e2e.claude_dir / "claude"), *args], cwd=e2e.root / "project",
                           env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     assert done.stdout.strip(), f"direct claude: exit {done.returncode}\n{done.stderr[-2000:]}"
     return result_of(done.stdout), e2e.api.requests.snapshot()[mark:]

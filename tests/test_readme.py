@@ -113,7 +113,7 @@ def test_every_relative_link_resolves_to_a_file_and_heading_in_the_repository():
 
 def test_a_broken_link_is_caught():
     text = ("# Probe\n[a](models.md#no-such-heading) [b](no-such-page.md) [c](../../outside.md)"
-            " [d](models.md#routing-table) [e](#probe) [f](#nowhere)\n")
+            " [d](models.md#what-each-name-routes-to) [e](#probe) [f](#nowhere)\n")
     assert broken_links(REPO / "docs" / "probe.md", text) == [
         "models.md#no-such-heading", "no-such-page.md", "../../outside.md", "#nowhere"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import logging
 import sys
 import types
@@ -25,6 +26,7 @@ from operations.deploys.openclaude import DEFAULTS
 from operations.model.data import ANTHROPIC_HOSTS, LOOPBACK_HOSTS, DataError, load_data, token_leak_warning
 from operations.model.lifecycle import lifecycle_findings
 from operations.model.render import build_config, config_text, settings_tiers
+from operations.model.routes import route_of, routes
 from operations.model.sources import installed_source, uv_install_args, uv_requirement, wanted_source
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,12 +124,24 @@ def test_malformed_settings_are_refused_with_the_file_and_problem(text, message)
         parse_settings(text, "s.json")
 
 
-def test_settings_tiers_follow_data_and_long_context():
-    assert settings_tiers(data()) == {**TIERS, "max_context_tokens": 256000}
-    short = settings_tiers(data(long_context=False, sonnet_model_name="claude-sonnet-4-5",
-                                haiku_context_window=None))
+def test_settings_tiers_pin_only_what_the_data_pins():
+    assert settings_tiers(data()) == {"haiku": "qwen-3-coder", "max_context_tokens": 256000}
+    pinned = data(opus_model_name="claude-opus-4-6", sonnet_model_name="claude-sonnet-4-6")
+    assert settings_tiers(pinned) == {**TIERS, "max_context_tokens": 256000}
+    short = settings_tiers(data(long_context=False, opus_model_name="claude-opus-4-6",
+                                sonnet_model_name="claude-sonnet-4-5", haiku_context_window=None))
     assert short == {"model": "claude-opus-4-6", "opus": "claude-opus-4-6",
                      "sonnet": "claude-sonnet-4-5", "haiku": "qwen-3-coder"}
+
+
+def test_unpinned_slots_lose_the_users_slot_variables_and_keep_the_users_model():
+    source = {"model": "opus", "env": {"ANTHROPIC_DEFAULT_OPUS_MODEL": "us.anthropic.claude-opus-4-6-v1",
+                                       "ANTHROPIC_DEFAULT_FABLE_MODEL": "x", "AWS_PROFILE": "p"}}
+    derived = derive_settings(source, settings_tiers(data()))
+    assert derived["model"] == "opus"
+    assert derived["env"] == {"AWS_PROFILE": "p", "ANTHROPIC_SMALL_FAST_MODEL": "qwen-3-coder",
+                              "ANTHROPIC_DEFAULT_HAIKU_MODEL": "qwen-3-coder",
+                              "CLAUDE_CODE_MAX_CONTEXT_TOKENS": "256000"}
 
 
 # Context windows: what Claude Code assumes per tier, against LiteLLM's map.
@@ -154,10 +168,12 @@ def test_a_users_own_window_is_kept_only_when_smaller(own, kept):
 def test_default_windows_fit_the_models_in_both_states():
     from operations.model.windows import assumed_windows, window_findings
 
-    for mode in ("oauth", "bedrock"):
-        assert assumed_windows(data(mode)) == {"opus": 1000000, "sonnet": 1000000, "haiku": 256000}
+    assert assumed_windows(data()) == {"haiku": 256000}, "Claude tiers follow Claude Code"
+    assert assumed_windows(data("bedrock")) == {"fable": 200000, "opus": 1000000, "sonnet": 1000000,
+                                                "haiku": 256000}
     assert window_findings(data(), MAP) == []
-    bedrock_map = {"us.anthropic.claude-opus-4-6-v1": {"max_input_tokens": 1000000},
+    bedrock_map = {"us.anthropic.claude-fable-5-1": {"max_input_tokens": 1000000},
+                   "us.anthropic.claude-opus-4-6-v1": {"max_input_tokens": 1000000},
                    "us.anthropic.claude-sonnet-4-6": {"max_input_tokens": 1000000},
                    "qwen.qwen3-next-80b-a3b": {"max_input_tokens": 256000}}
     assert window_findings(data("bedrock"), bedrock_map) == []
@@ -173,21 +189,37 @@ def test_a_pinned_model_with_a_smaller_window_is_reported_with_the_fix():
     [finding] = window_findings(data(haiku_context_window=None), MAP)
     assert "1000000" in finding
     short = {**MAP, "claude-sonnet-4-6": {"max_input_tokens": 200000}}
-    [finding] = window_findings(data(), short)
+    assert window_findings(data(), short) == [], "an unpinned sonnet follows Claude Code"
+    [finding] = window_findings(data(sonnet_model_name="claude-sonnet-4-6"), short)
     assert "sonnet tier" in finding and "--data long_context=false" in finding
-    assert window_findings(data(long_context=False), short) == []
+    assert window_findings(data(long_context=False, sonnet_model_name="claude-sonnet-4-6"), short) == []
 
 
 # The LiteLLM config builder.
 
-def test_oauth_config_routes_opus_and_sonnet_to_anthropic_and_haiku_to_bedrock():
+ROUTED = "anthropic/claude-{}-*"
+QWEN_MODEL = "bedrock/converse/qwen.qwen3-next-80b-a3b"
+
+
+def routes_of(config) -> list:
+    return [(d["model_name"], d["litellm_params"]["model"], d["model_info"]["openclaude_tier"])
+            for d in config["model_list"]]
+
+
+def test_oauth_config_answers_every_claude_name_on_the_subscription_and_the_haiku_slot_on_bedrock():
     config = build_config(data())
-    assert [(d["model_name"], d["litellm_params"]) for d in config["model_list"]] == [
-        ("claude-opus-4-6", {"model": "anthropic/claude-opus-4-6"}),
-        ("claude-sonnet-4-6", {"model": "anthropic/claude-sonnet-4-6"}),
-        ("qwen-3-coder", {"model": "bedrock/converse/qwen.qwen3-next-80b-a3b",
-                          "aws_region_name": "us-west-2"}),
+    assert routes_of(config) == [
+        ("claude-fable-*", "anthropic/claude-fable-*", "fable"),
+        ("*anthropic.claude-*fable*", "anthropic/claude-fable-5-2", "fable"),
+        ("claude-opus-*", "anthropic/claude-opus-*", "opus"),
+        ("*anthropic.claude-*opus*", "anthropic/claude-opus-5-5", "opus"),
+        ("claude-sonnet-*", "anthropic/claude-sonnet-*", "sonnet"),
+        ("*anthropic.claude-*sonnet*", "anthropic/claude-sonnet-5-5", "sonnet"),
+        ("*anthropic.claude-*haiku*", QWEN_MODEL, "haiku"),
+        ("qwen-3-coder", QWEN_MODEL, "haiku"),
+        ("claude-*", "anthropic/claude-*", "claude"),
     ]
+<<<<<<< HEAD
     assert config["model_list"][2]["model_info"] == {"openclaude_output_limit": 8000}
     assert "model_info" not in config["model_list"][0]
     assert config["litellm_settings"] == {
@@ -199,29 +231,97 @@ def test_oauth_config_routes_opus_and_sonnet_to_anthropic_and_haiku_to_bedrock()
                       "openclaude_passthrough.passthrough"],
         "model_group_settings": {
             "forward_client_headers_to_llm_api": ["claude-opus-4-6", "claude-sonnet-4-6"]},
+=======
+    haiku = config["model_list"][-2]
+    assert haiku["litellm_params"]["aws_region_name"] == "us-west-2"
+    assert haiku["model_info"] == {"openclaude_tier": "haiku", "openclaude_output_limit": 8000}
+    assert config["model_list"][0]["model_info"] == {"openclaude_tier": "fable",
+                                                     "openclaude_count_tokens": "anthropic"}
+    assert config["litellm_settings"] == {
+        "drop_params": True,
+        "callbacks": ["openclaude_models.unknown_model",
+                      "openclaude_callbacks.output_limit", "openclaude_callbacks.usage_record",
+                      "openclaude_count_tokens.count_tokens_route",
+                      "openclaude_bedrock_fields.documented_fields_only"],
+        "model_group_settings": {"forward_client_headers_to_llm_api": [
+            name for name, model, _ in routes_of(config) if model.startswith("anthropic/")]},
+>>>>>>> c99469c (Claude Code's own models, whatever it asks for and whichever settings layer asks (issue 21))
     }
     assert config["general_settings"] == {"master_key": "os.environ/LITELLM_MASTER_KEY"}
     assert config["router_settings"] == {"num_retries": 0}
 
 
-def test_bedrock_config_routes_every_tier_to_bedrock_without_header_forwarding():
+@pytest.mark.parametrize(("mode", "name", "upstream"), [
+    ("oauth", "claude-opus-5-5", "anthropic/claude-opus-5-5"),
+    ("oauth", "claude-fable-5-2", "anthropic/claude-fable-5-2"),
+    ("oauth", "claude-sonnet-4-5-20250929", "anthropic/claude-sonnet-4-5-20250929"),
+    ("oauth", "claude-haiku-5-5", "anthropic/claude-haiku-5-5"),
+    ("oauth", "claude-3-7-sonnet-20250219", "anthropic/claude-3-7-sonnet-20250219"),
+    ("oauth", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic/claude-sonnet-5-5"),
+    ("oauth", "global.anthropic.claude-opus-4-6-v1", "anthropic/claude-opus-5-5"),
+    ("oauth", "eu.anthropic.claude-haiku-4-5-20251001-v1:0", QWEN_MODEL),
+    ("oauth", "qwen-3-coder", QWEN_MODEL),
+    ("oauth", "gpt-4o", None),
+    ("bedrock", "claude-opus-5-5", "bedrock/converse/us.anthropic.claude-opus-4-6-v1"),
+    ("bedrock", "claude-fable-5-2", "bedrock/converse/us.anthropic.claude-fable-5-1"),
+    ("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock/converse/us.anthropic.claude-sonnet-4-6"),
+    ("bedrock", "claude-haiku-5-5", QWEN_MODEL),
+    ("bedrock", "claude-3-7-sonnet-20250219", None),
+])
+def test_each_name_claude_code_may_send_routes_to_its_familys_model(mode, name, upstream):
+    from operations.model.routes import route_of, routes, upstream_of
+
+    route = route_of(routes(data(mode).tiers, mode), name)
+    assert (route and upstream_of(route, name)) == upstream
+
+
+def test_a_pinned_name_routes_with_its_family_or_to_its_slots_model():
+    from operations.model.routes import route_of, routes, upstream_of
+
+    pinned = data(opus_model_name="claude-opus-4-6", sonnet_model_name="team-sonnet")
+    found = routes(pinned.tiers, "oauth")
+    assert upstream_of(route_of(found, "claude-opus-4-6"), "claude-opus-4-6") == "anthropic/claude-opus-4-6"
+    assert route_of(found, "team-sonnet").model == "anthropic/claude-sonnet-5-5"
+    on_bedrock = data(oauth_opus_model="bedrock/converse/us.anthropic.claude-opus-4-6-v1")
+    route = route_of(routes(on_bedrock.tiers, "oauth"), "claude-opus-5-5")
+    assert route.model == "bedrock/converse/us.anthropic.claude-opus-4-6-v1"
+
+
+def test_the_model_map_check_covers_what_the_data_decides():
+    from operations.model.routes import pinned_tiers
+
+    assert [t.upstream_id for t in pinned_tiers(data().tiers, "oauth")] == ["qwen.qwen3-next-80b-a3b"]
+    pinned = data(opus_model_name="claude-opus-4-6[1m]")
+    assert [t.upstream_id for t in pinned_tiers(pinned.tiers, "oauth")] == [
+        "claude-opus-4-6", "qwen.qwen3-next-80b-a3b"]
+    assert [t.upstream_id for t in pinned_tiers(data("bedrock").tiers, "bedrock")] == [
+        "us.anthropic.claude-fable-5-1", "us.anthropic.claude-opus-4-6-v1",
+        "us.anthropic.claude-sonnet-4-6", "qwen.qwen3-next-80b-a3b"]
+
+
+def test_bedrock_config_routes_every_name_to_bedrock_without_header_forwarding():
     config = build_config(data("bedrock"))
-    assert [d["litellm_params"]["model"] for d in config["model_list"]] == [
+    assert {model for _, model, _ in routes_of(config)} == {
+        "bedrock/converse/us.anthropic.claude-fable-5-1",
         "bedrock/converse/us.anthropic.claude-opus-4-6-v1",
         "bedrock/converse/us.anthropic.claude-sonnet-4-6",
-        "bedrock/converse/qwen.qwen3-next-80b-a3b",
-    ]
+        QWEN_MODEL,
+    }
+    assert "claude-*" not in [name for name, _, _ in routes_of(config)]
     assert "model_group_settings" not in config["litellm_settings"]
 
 
 def test_endpoints_go_only_to_their_providers_deployments():
     config = build_config(data(anthropic_api_base="http://127.0.0.1:9/",
                                bedrock_runtime_endpoint="http://127.0.0.1:8"))
-    opus, _, haiku = config["model_list"]
-    assert opus["litellm_params"]["api_base"] == "http://127.0.0.1:9"
-    assert "aws_bedrock_runtime_endpoint" not in opus["litellm_params"]
-    assert haiku["litellm_params"]["aws_bedrock_runtime_endpoint"] == "http://127.0.0.1:8"
-    assert "api_base" not in haiku["litellm_params"]
+    for deployment in config["model_list"]:
+        params = deployment["litellm_params"]
+        if params["model"].startswith("anthropic/"):
+            assert params["api_base"] == "http://127.0.0.1:9"
+            assert "aws_bedrock_runtime_endpoint" not in params
+        else:
+            assert params["aws_bedrock_runtime_endpoint"] == "http://127.0.0.1:8"
+            assert "api_base" not in params
 
 
 def test_config_text_is_yaml_of_the_built_config_with_a_header():
@@ -242,7 +342,8 @@ def test_config_text_is_yaml_of_the_built_config_with_a_header():
         ({"litellm_port": 70000}, "litellm_port: expected a TCP port"),
         ({"litellm_port": "4000x"}, "litellm_port"),
         ({"oauth_opus_model": "claude-opus-4-6"}, "oauth_opus_model: expected a LiteLLM model"),
-        ({"sonnet_model_name": "claude-opus-4-6"}, "distinct names"),
+        ({"sonnet_model_name": "claude-x", "opus_model_name": "claude-x"}, "distinct names"),
+        ({"opus_model_name": "claude-opus-*"}, "opus_model_name: expected a model name without"),
         ({"anthropic_api_base": "ftp://x"}, "anthropic_api_base: expected an http"),
         ({"litellm_config": "/etc/litellm.yaml"}, "litellm_config: expected a path relative"),
         ({"launcher": "../bin/openClaude"}, "launcher"),
@@ -413,19 +514,41 @@ def test_lifecycle_counts_the_retirement_day_itself_as_retired():
     assert lifecycle_findings({"m": {"deprecation_date": "2026-12-31"}}, date(2026, 11, 30)) == []
 
 
+<<<<<<< HEAD
 def test_the_pass_through_trusts_the_hosts_the_deploy_trusts():
     """The module beside the config cannot import operations/: its copy must not drift."""
     tree = ast.parse((REPO / "files" / "openclaude_passthrough.py").read_text())
     [trusted] = [ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
                  and [target.id for target in node.targets] == ["TRUSTED_HOSTS"]]
     assert set(trusted) == set(ANTHROPIC_HOSTS) | set(LOOPBACK_HOSTS)
+=======
+@pytest.mark.parametrize(("mode", "api_base", "upstream"), [
+    ("oauth", None, ["claude-fable-*", "*anthropic.claude-*fable*", "claude-opus-*",
+                     "*anthropic.claude-*opus*", "claude-sonnet-*", "*anthropic.claude-*sonnet*",
+                     "claude-*"]),
+    ("oauth", "http://127.0.0.1:9999", ["claude-fable-*", "*anthropic.claude-*fable*", "claude-opus-*",
+                                        "*anthropic.claude-*opus*", "claude-sonnet-*",
+                                        "*anthropic.claude-*sonnet*", "claude-*"]),
+    ("oauth", "https://api.anthropic.com", ["claude-fable-*", "*anthropic.claude-*fable*",
+                                            "claude-opus-*", "*anthropic.claude-*opus*",
+                                            "claude-sonnet-*", "*anthropic.claude-*sonnet*",
+                                            "claude-*"]),
+    ("oauth", "https://gateway.example", []),
+    ("bedrock", None, []),
+])
+def test_only_anthropic_tiers_with_a_trusted_upstream_count_tokens_there(mode, api_base, upstream):
+    """The OAuth token goes with count_tokens only to Anthropic or loopback; the rest count locally."""
+    config = build_config(data(mode, anthropic_api_base=api_base))
+    assert [d["model_name"] for d in config["model_list"]
+            if (d.get("model_info") or {}).get("openclaude_count_tokens") == "anthropic"] == upstream
+>>>>>>> c99469c (Claude Code's own models, whatever it asks for and whichever settings layer asks (issue 21))
 
 
 def test_bedrock_claude_model_groups_carry_the_documented_fields_rule():
     rule = {"fields": {"thinking": ["type", "budget_tokens"], "output_config": ["effort"]},
             "betas": ["context-1m-2025-08-07", "effort-2025-11-24", "interleaved-thinking-2025-05-14"]}
     bedrock = build_config(data("bedrock"))["model_list"]
-    assert [d["model_info"].get("openclaude_bedrock_claude") for d in bedrock] == [rule, rule, None]
+    assert [d["model_info"].get("openclaude_bedrock_claude") for d in bedrock] == [rule] * 6 + [None] * 3
     assert not [d for d in build_config(data())["model_list"]
                 if "openclaude_bedrock_claude" in (d.get("model_info") or {})]
 
@@ -470,21 +593,27 @@ def bedrock_fields(tmp_path, monkeypatch, config_name):
 def test_only_documented_fields_and_betas_reach_bedrock_claude(bedrock_fields):
     import asyncio
 
+    [rule] = {json.dumps(d["model_info"]["openclaude_bedrock_claude"], sort_keys=True)
+              for d in build_config(data("bedrock"))["model_list"]
+              if "openclaude_bedrock_claude" in d["model_info"]}
     request = {
-        "model": "claude-opus-4-6",
+        "model": "us.anthropic.claude-opus-4-6-v1",
+        "litellm_metadata": {"model_group": "claude-opus-*",
+                             "model_info": {"openclaude_bedrock_claude": json.loads(rule)}},
         "thinking": {"type": "adaptive", "display": "omitted"},
         "output_config": {"effort": "high", "task_budget": 5},
         "provider_specific_header": {"custom_llm_provider": "anthropic,bedrock", "extra_headers": {
             "anthropic-beta": "context-1m-2025-08-07,advanced-tool-use-2025-11-20, effort-2025-11-24"}},
     }
-    hook = bedrock_fields.documented_fields_only.async_pre_call_hook(None, None, request, "anthropic_messages")
+    hook = bedrock_fields.documented_fields_only.async_pre_call_deployment_hook(request, "anthropic_messages")
     asyncio.run(hook)
     assert request["thinking"] == {"type": "adaptive"}
     assert request["output_config"] == {"effort": "high"}
     assert request["provider_specific_header"]["extra_headers"] == {
         "anthropic-beta": "context-1m-2025-08-07,effort-2025-11-24"}
-    haiku = {"model": "qwen-3-coder", "thinking": {"type": "adaptive", "display": "omitted"}}
-    asyncio.run(bedrock_fields.documented_fields_only.async_pre_call_hook(None, None, haiku, "x"))
+    haiku = {"model": "qwen-3-coder", "thinking": {"type": "adaptive", "display": "omitted"},
+             "litellm_metadata": {"model_group": "qwen-3-coder", "model_info": {"openclaude_tier": "haiku"}}}
+    asyncio.run(bedrock_fields.documented_fields_only.async_pre_call_deployment_hook(haiku, "x"))
     assert haiku["thinking"] == {"type": "adaptive", "display": "omitted"}, "no rule: untouched"
     only_undocumented = {"output_config": {"task_budget": 5}}
     bedrock_fields.documented_fields(only_undocumented, {"output_config": ["effort"]})
@@ -520,11 +649,22 @@ def callbacks_beside_config(tmp_path, monkeypatch, config_name="config.yaml"):
     monkeypatch.setitem(sys.modules, module_name, fake)
     monkeypatch.setitem(sys.modules, "litellm._logging", logging_module)
     fastapi = types.ModuleType("fastapi")
+<<<<<<< HEAD
     fastapi.HTTPException = HTTPExceptionStandIn
+=======
+    fastapi.HTTPException = type("HTTPException", (Exception,), {})
+>>>>>>> c99469c (Claude Code's own models, whatever it asks for and whichever settings layer asks (issue 21))
     monkeypatch.setitem(sys.modules, "fastapi", fastapi)
     config_beside(tmp_path, config_name, config_text(data()), monkeypatch)
-    return module_beside_config(tmp_path, "openclaude_callbacks",
-                                siblings=("openclaude_usage.py", "openclaude_bedrock_fields.py"))
+    module = module_beside_config(tmp_path, "openclaude_callbacks", siblings=(
+        "openclaude_usage.py", "openclaude_bedrock_fields.py", "openclaude_models.py"))
+    # LiteLLM's router resolves a name to its deployment in the proxy; here the same routes do.
+    config = build_config(data())
+    infos = {d["model_name"]: d["model_info"] for d in config["model_list"]}
+    found = routes(data().tiers, "oauth")
+    monkeypatch.setattr(module.models, "model_info",
+                        lambda name: infos[route_of(found, name).model_name] if route_of(found, name) else {})
+    return module
 
 
 def test_capped_max_tokens_arithmetic(callbacks):
@@ -535,12 +675,14 @@ def test_capped_max_tokens_arithmetic(callbacks):
     assert callbacks.capped_max_tokens(None, 8000) is None
 
 
-def test_callback_reads_limits_from_the_config_beside_it_and_lowers_only_that_tier(callbacks):
+def test_callback_lowers_only_the_tier_whose_deployment_sets_a_limit(callbacks):
     import asyncio
 
-    assert callbacks.output_limit.limits == {"qwen-3-coder": 8000}
     haiku = asyncio.run(callbacks.output_limit.async_pre_call_hook(
         None, None, {"model": "qwen-3-coder", "max_tokens": 32000}, "anthropic_messages"))
+    bedrock_id = asyncio.run(callbacks.output_limit.async_pre_call_hook(
+        None, None, {"model": "us.anthropic.claude-haiku-4-5-v1:0", "max_tokens": 32000}, "x"))
+    assert bedrock_id["max_tokens"] == 8000
     opus = asyncio.run(callbacks.output_limit.async_pre_call_hook(
         None, None, {"model": "claude-opus-4-6", "max_tokens": 64000}, "anthropic_messages"))
     assert haiku["max_tokens"] == 8000 and opus["max_tokens"] == 64000
@@ -727,21 +869,32 @@ def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
     fallbacks = {d["model_name"]: d for d in config["model_list"] if "model_info" in d
                  and "openclaude_fallback_for" in d["model_info"]}
     assert {name: d["litellm_params"]["model"] for name, d in fallbacks.items()} == {
-        "claude-opus-4-6-bedrock-fallback": DEFAULTS["bedrock_opus_model"],
-        "claude-sonnet-4-6-bedrock-fallback": DEFAULTS["bedrock_sonnet_model"],
+        "fable-bedrock-fallback": DEFAULTS["bedrock_fable_model"],
+        "opus-bedrock-fallback": DEFAULTS["bedrock_opus_model"],
+        "sonnet-bedrock-fallback": DEFAULTS["bedrock_sonnet_model"],
     }
     for deployment in fallbacks.values():
         assert deployment["model_info"]["openclaude_bedrock_claude"] == {
             "fields": DEFAULTS["bedrock_claude_fields"], "betas": DEFAULTS["bedrock_claude_betas"]}
     assert config["litellm_settings"]["fallbacks"] == [
-        {"claude-opus-4-6": ["claude-opus-4-6-bedrock-fallback"]},
-        {"claude-sonnet-4-6": ["claude-sonnet-4-6-bedrock-fallback"]},
+        {"claude-fable-*": ["fable-bedrock-fallback"]},
+        {"claude-opus-*": ["opus-bedrock-fallback"]},
+        {"claude-sonnet-*": ["sonnet-bedrock-fallback"]},
     ]
+<<<<<<< HEAD
     assert config["router_settings"] == {"num_retries": 0, "disable_cooldowns": True}
+=======
+    no_retries = {"RateLimitErrorRetries": 0, "InternalServerErrorRetries": 0,
+                  "ServiceUnavailableErrorRetries": 0}
+    assert config["router_settings"] == {
+        "disable_cooldowns": True,
+        "model_group_retry_policy": {"claude-fable-*": no_retries, "claude-opus-*": no_retries,
+                                     "claude-sonnet-*": no_retries}}
+>>>>>>> c99469c (Claude Code's own models, whatever it asks for and whichever settings layer asks (issue 21))
     assert config["litellm_settings"]["callbacks"][-1] == "openclaude_callbacks.bedrock_fallback"
     # Claude Code's headers are forwarded to the Anthropic tiers only, never to a fallback.
-    assert config["litellm_settings"]["model_group_settings"]["forward_client_headers_to_llm_api"] == [
-        "claude-opus-4-6", "claude-sonnet-4-6"]
+    forwarded = config["litellm_settings"]["model_group_settings"]["forward_client_headers_to_llm_api"]
+    assert forwarded and not [name for name in forwarded if name in fallbacks]
 
 
 def test_fallback_is_off_by_default_and_never_in_the_all_bedrock_state():

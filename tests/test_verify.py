@@ -37,6 +37,7 @@ CHECKS = (
     "launcher's directory on the login shell's PATH",
     "derived settings have the model variables",
     "master key present and private",
+    "managed settings keep Claude Code on the proxy",
     "claude on PATH",
     "AWS credentials available",
     "model ids current",
@@ -57,9 +58,27 @@ def verify_sandbox(sandbox, tmp_path):
     env.update(PATH=os.pathsep.join([str(BIN), str(stub_dir), "/usr/bin", "/bin",
                                      str(sandbox.home / ".local" / "bin")]),
                AWS_ACCESS_KEY_ID="AKIAOPENCLAUDEVERIFY1", AWS_SECRET_ACCESS_KEY="verify/secret",
-               AWS_EC2_METADATA_DISABLED="true")
+               AWS_EC2_METADATA_DISABLED="true",
+               # Managed settings are read under this root, not this machine's /etc.
+               OPENCLAUDE_MANAGED_SETTINGS_ROOT=str(tmp_path / "managed-root"))
     sandbox.env = env
     return sandbox
+
+
+def test_managed_settings_that_bypass_the_proxy_fail_verify_naming_file_and_key(verify_sandbox, tmp_path):
+    deployed(verify_sandbox)
+    drop_ins = tmp_path / "managed-root/etc/claude-code/managed-settings.d"
+    drop_ins.mkdir(parents=True)
+    (drop_ins / "10-gateway.json").write_text(json.dumps({"env": {"ANTHROPIC_BASE_URL": "https://gw.example"}}))
+    (drop_ins / "20-harmless.json").write_text(json.dumps({"permissions": {"deny": ["WebFetch"]}}))
+
+    result = verify(verify_sandbox)
+
+    assert result.returncode == 1, result.output
+    assert failed(result) == {"managed settings keep Claude Code on the proxy": (
+        f"managed settings {drop_ins}/10-gateway.json: env.ANTHROPIC_BASE_URL sends Claude Code to "
+        "https://gw.example, so Claude Code bypasses the openClaude proxy; ask your administrator "
+        "(managed settings outrank openClaude's)")}
 
 
 def deployed(sandbox, script="deploy.py", **data):

@@ -27,6 +27,7 @@ from operations.model.launcher_renderer import render_launcher
 from operations.model.layout import PLACED, managed_paths, tool_dirs, written_dirs
 from operations.model.login_agent import login_agent
 from operations.model.render import config_text, launcher_values, settings_tiers
+from operations.model.routes import pinned_tiers
 from operations.model.supply_chain import lock_path
 from operations.ops.homefiles import directory, master_key, placed_file, symlink
 from operations.ops.inputs import inputs_usable, model_ids_current, say_once
@@ -158,7 +159,7 @@ def _routing_config(target: _Target) -> None:
     )
     model_ids_current(
         name="Model ids are in LiteLLM's model map and not retiring",
-        model_ids=sorted({tier.upstream_id for tier in data.tiers}),
+        model_ids=sorted({tier.upstream_id for tier in pinned_tiers(data.tiers, data.mode)}),
         config_changes=target.entry("litellm_config").content != config.encode("utf-8"),
         data=data,
     )
@@ -178,7 +179,8 @@ def _launcher(target: _Target) -> None:
     data, paths = target.data, target.paths
     directory(name=f"~/{paths['bin_dir']} exists", **target.where("bin_dir"))
     tool_dir, bin_dir = tool_dirs(target.facts)
-    launcher = render_launcher(launcher_values(data, target.home, tool_dir, bin_dir))
+    launcher = render_launcher(launcher_values(data, target.home, tool_dir, bin_dir,
+                                               target.facts.get("os")))
     current = target.entry("launcher")
     placed_file(
         name=f"The openClaude launcher ({data.mode} mode)",

@@ -9,10 +9,11 @@ from pyinfra.api import deploy
 
 from operations.deploys.openclaude import DEFAULTS, read_target
 from operations.facts.litellm_environment import LitellmEnvironment
+from operations.facts.managed import ManagedSettings
 from operations.facts.probes import LiveProbe, VerifyProbe
 from operations.model.data import MODES, DataError, load_data
 from operations.model.layout import managed_paths
-from operations.model.render import settings_tiers
+from operations.model.routes import pinned_tiers
 from operations.model.verify_checks import (
     Check,
     alias_check,
@@ -28,6 +29,7 @@ from operations.model.verify_checks import (
     lifecycle_checks,
     live_checks,
     lock_check,
+    managed_check,
     path_check,
     routing_check,
     settings_check,
@@ -48,7 +50,8 @@ def verify():
         return
     paths = managed_paths(by_mode["oauth"].paths)
     # One read serves either mode: the mode is known only once the launcher is read.
-    facts = read_target(paths, sorted({t.upstream_id for d in by_mode.values() for t in d.tiers}))
+    facts = read_target(paths, sorted({t.upstream_id for d in by_mode.values()
+                                       for t in pinned_tiers(d.tiers, d.mode)}))
     mode = host.data.get("verify_mode") or deployed_mode(
         entry_text(facts["entries"], paths["launcher"])) or "oauth"
     data = by_mode[mode]
@@ -76,6 +79,7 @@ def verify():
         settings_check(data, entry_text(entries, paths["openclaude_settings"]),
                        paths["openclaude_settings"], redeploy),
         key_check(facts, paths["master_key_file"], redeploy),
+        managed_check(data, host.get_fact(ManagedSettings)),
         claude_check(probe),
         aws_check(probe, redeploy),
         *lifecycle_checks(data, facts, date.today()),
@@ -83,8 +87,7 @@ def verify():
                       facts.get("models")),
     ]
     if host.data.get("live"):
-        names = settings_tiers(data)
-        models = [names[tier.slot] for tier in data.tiers]
+        models = [tier.slot for tier in data.tiers]  # Claude Code's slot aliases: --model opus
         usage_record = f"{facts['home']}/{paths['usage_record']}"
         checks += live_checks(data, host.get_fact(LiveProbe, launcher=launcher,
                                                   usage_record=usage_record, models=models))

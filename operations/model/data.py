@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-TIERS = ("opus", "sonnet", "haiku")
+# Claude Code's model slots, named after the model family each serves, the highest first.
+TIERS = ("fable", "opus", "sonnet", "haiku")
 MODES = ("oauth", "bedrock")
 SOURCES = ("release", "fork")
 PROVIDERS = ("anthropic/", "bedrock/")
@@ -37,10 +38,11 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Tier:
-    """One Claude Code model slot: the name it sends, where the proxy routes it, its output cap."""
+    """One Claude Code model slot: the name it is pinned to (None: the model Claude Code itself
+    asks for), where the proxy routes the family's names, its output cap."""
 
     slot: str
-    name: str
+    name: str | None
     model: str
     output_limit: int | None
     context_window: int | None = None
@@ -105,6 +107,16 @@ def _text(key: str, value) -> str:
     return value.strip()
 
 
+def _pinned_name(key: str, value) -> str | None:
+    """A slot's pinned model name, None when Claude Code's own model is wanted."""
+    if value is None or value == "":
+        return None
+    name = _text(key, value)
+    if "*" in name:
+        raise DataError(f"{key}: expected a model name without '*', got {value!r}")
+    return name
+
+
 def _url(key: str, value) -> str | None:
     if value is None:
         return None
@@ -135,6 +147,7 @@ _NULLABLE = {
     "bedrock_runtime_endpoint",
     *(f"{slot}_output_limit" for slot in TIERS),
     *(f"{slot}_context_window" for slot in TIERS),
+    *(f"{slot}_model_name" for slot in TIERS),
 }
 
 
@@ -166,7 +179,7 @@ def load_data(data, mode: str) -> DeployData:
         tiers.append(
             Tier(
                 slot=slot,
-                name=_text(f"{slot}_model_name", _get(data, f"{slot}_model_name")),
+                name=_pinned_name(f"{slot}_model_name", data.get(f"{slot}_model_name")),
                 model=model,
                 output_limit=_positive_int(
                     f"{slot}_output_limit", data.get(f"{slot}_output_limit"), optional=True
@@ -176,9 +189,9 @@ def load_data(data, mode: str) -> DeployData:
                 ),
             )
         )
-    names = [tier.name for tier in tiers]
+    names = [tier.name for tier in tiers if tier.name]
     if len(set(names)) != len(names):
-        raise DataError(f"*_model_name: the three tiers need distinct names, got {names}")
+        raise DataError(f"*_model_name: the pinned tiers need distinct names, got {names}")
     proxy_at_login = data.get("proxy_at_login", False)
     if not isinstance(proxy_at_login, bool):
         raise DataError(f"proxy_at_login: expected true or false, got {proxy_at_login!r}")

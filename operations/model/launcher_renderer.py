@@ -31,6 +31,8 @@ LAUNCHER_VARIABLES = (
     "HEALTH_TIMEOUT",
     "CLAUDE_BIN",
     "CLAUDE_DIRS",
+    # Where Claude Code reads managed settings on the target's system.
+    "MANAGED_SETTINGS_DIR",
     # The credentials set aside in the OAuth state (files/openclaude_settings.py's DISPLACING_ENV).
     "DISPLACING_ENV",
     # The login agent's file on macOS and on Linux, for --status.

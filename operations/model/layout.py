@@ -42,6 +42,14 @@ BESIDE_CONFIG = (
     BesideConfig("settings_script", "openclaude_settings.py", "settings transform",
                  launcher="SETTINGS_SCRIPT"),
     BesideConfig("aws_script", "openclaude_aws.py", "AWS identity helper", launcher="AWS_SCRIPT"),
+    BesideConfig("models", "openclaude_models.py",
+                 "model resolution through LiteLLM's router (a 400 naming the tiers)"),
+    BesideConfig("layers_script", "openclaude_layers.py",
+                 "settings layers helper (the --settings layer, managed settings)",
+                 launcher="LAYERS_SCRIPT"),
+    # Written by the launcher: the --settings layers it hands claude (they hold the proxy key).
+    BesideConfig("claude_layers", "claude-layers", "the launcher's --settings layers", placed=False,
+                 launcher="LAYERS_DIR"),
     # Written by the proxy's callback, read by the launcher's --usage.
     BesideConfig("usage_record", "usage.tsv", "usage record", placed=False,
                  launcher="USAGE_RECORD"),

@@ -9,11 +9,13 @@ from datetime import date
 
 import yaml
 
-from files.openclaude_settings import settings_fix
+from files.openclaude_layers import findings_in
+from files.openclaude_settings import SLOT_ENV, settings_fix
 from operations.model.data import DeployData
 from operations.model.inputs import settings_problem
 from operations.model.lifecycle import lifecycle_findings
 from operations.model.render import build_config, settings_tiers
+from operations.model.routes import pinned_tiers
 from operations.model.shellpath import path_fix, path_problem
 from operations.model.sources import installed_source, wanted_source
 from operations.model.supply_chain import (
@@ -176,16 +178,26 @@ def settings_check(data: DeployData, text: str | None, path: str, redeploy: str)
     except (ValueError, AttributeError):
         return Check(name, False, f"~/{path} is not a JSON object", redeploy)
     tiers = settings_tiers(data)
-    wanted = {"ANTHROPIC_DEFAULT_OPUS_MODEL": tiers["opus"],
-              "ANTHROPIC_DEFAULT_SONNET_MODEL": tiers["sonnet"],
-              "ANTHROPIC_DEFAULT_HAIKU_MODEL": tiers["haiku"]}
+    # A slot left out of tiers gets Claude Code's own model: its variables must be absent.
+    wanted = {name: tiers.get(slot) for slot, names in SLOT_ENV.items() for name in names}
     wrong = [f"{key}={env.get(key)!r}" for key, value in wanted.items() if env.get(key) != value]
     if wrong:
         return Check(name, False, ", ".join(wrong), redeploy)
     if "ANTHROPIC_API_KEY" in env:
         return Check(name, False, "ANTHROPIC_API_KEY is set: Claude Code would skip the proxy key "
                      "or the OAuth login", f"remove it from ~/.claude/settings.json env, then {redeploy}")
-    return Check(name, True, "tier variables set, no ANTHROPIC_API_KEY")
+    return Check(name, True, "pinned tier variables set, no ANTHROPIC_API_KEY")
+
+
+def managed_check(data: DeployData, texts: dict) -> Check:
+    """Managed settings that take Claude Code off the proxy or the subscription, in the words
+    the launcher prints before Claude Code starts (files/openclaude_layers.py)."""
+    name = "managed settings keep Claude Code on the proxy"
+    findings = findings_in(texts, data.mode, f"http://127.0.0.1:{data.port}")
+    if findings:
+        return Check(name, False, "; ".join(findings),
+                     "ask your administrator to change the setting named (no user setting can)")
+    return Check(name, True, ", ".join(texts) if texts else "none on this machine")
 
 
 def key_check(facts: dict, path: str, redeploy: str) -> Check:
@@ -230,7 +242,8 @@ def aws_check(probe: dict, redeploy: str) -> Check:
 def lifecycle_checks(data: DeployData, facts: dict, today: date) -> list[Check]:
     models = facts.get("models")
     if models is not None:
-        models = {tier.upstream_id: models.get(tier.upstream_id) for tier in data.tiers}
+        models = {tier.upstream_id: models.get(tier.upstream_id)
+                  for tier in pinned_tiers(data.tiers, data.mode)}
     if models is None:
         return [Check("model ids current", False, "LiteLLM's model map could not be read",
                       "re-run the deploy")]
@@ -309,14 +322,17 @@ def live_checks(data: DeployData, live: dict) -> list[Check]:
     status, text = live.get("health", ("1", "no answer"))
     checks = [Check("proxy starts and answers its health check", status == "0", text[:120],
                     "openClaude --logs shows why")]
-    names = settings_tiers(data)
+    decided = {tier.slot: tier.model for tier in pinned_tiers(data.tiers, data.mode)}
     for tier in data.tiers:
-        model = names[tier.slot]
-        where = f"{tier.provider} {tier.upstream_id}"
-        status, text = live["prompts"].get(model, ("1", "not run"))
-        recorded = [r for r in live.get("usage", []) if r.get("group") == tier.name]
+        expected = decided.get(tier.slot)
+        where = (f"{tier.provider} {tier.upstream_id}" if expected
+                 else "anthropic, the model Claude Code asks for")
+        status, text = live["prompts"].get(tier.slot, ("1", "not run"))
+        recorded = [r for r in live.get("usage", []) if r.get("group") == tier.slot]
         # Only the proxy's record proves the route: claude may exit 0 without calling it.
-        reached = [r for r in recorded if r.get("upstream") == tier.model and r.get("status") == "200"]
+        reached = [r for r in recorded if r.get("status") == "200" and (
+            r.get("upstream") == expected if expected
+            else str(r.get("upstream")).startswith("anthropic/"))]
         passed = status == "0" and bool(reached)
         detail = f"-> {where}: {text[:160] or 'no output'}"
         fix = "" if passed else known_fix(text)

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from files.openclaude_settings import MAX_CONTEXT_ENV
 from operations.model.data import DeployData
+from operations.model.routes import pinned_tiers
 
 LONG_CONTEXT_WINDOW = 1_000_000  # a Claude name with "[1m]", and 2.1.332's guess for an unknown name
 STANDARD_WINDOW = 200_000  # a Claude name without "[1m]"
 LONG_CONTEXT_SLOTS = ("opus", "sonnet")  # the slots settings_tiers gives "[1m]"
 
 
-def known_to_claude_code(name: str) -> bool:
-    return name.startswith("claude-")
+def known_to_claude_code(name: str | None) -> bool:
+    """Whether Claude Code knows the name's window (None: its own model, which it knows)."""
+    return name is None or name.startswith("claude-")
 
 
 def max_context_tokens(data: DeployData) -> int | None:
@@ -31,11 +33,12 @@ def max_context_tokens(data: DeployData) -> int | None:
 
 
 def assumed_windows(data: DeployData, max_context: int | None = None) -> dict:
-    """``{slot: tokens}``: the window Claude Code works with for each tier, given the settings'
+    """``{slot: tokens}``: the window Claude Code works with for each tier the data decides
+    (``pinned_tiers``; an unpinned Claude tier keeps Claude Code's own), given the settings'
     ``CLAUDE_CODE_MAX_CONTEXT_TOKENS`` (``max_context``; default: what the deploy sets)."""
     unknown = max_context or max_context_tokens(data) or LONG_CONTEXT_WINDOW
     windows = {}
-    for tier in data.tiers:
+    for tier in pinned_tiers(data.tiers, data.mode):
         if not known_to_claude_code(tier.name):
             windows[tier.slot] = unknown
         elif data.long_context and tier.slot in LONG_CONTEXT_SLOTS:
@@ -53,18 +56,21 @@ def window_findings(data: DeployData, models: dict, max_context: int | None = No
     """
     findings = []
     windows = assumed_windows(data, max_context)
-    for tier in data.tiers:
+    for tier in pinned_tiers(data.tiers, data.mode):
         limit = (models.get(tier.upstream_id) or {}).get("max_input_tokens")
         assumed = windows[tier.slot]
         if not isinstance(limit, int) or assumed <= limit:
             continue
-        if known_to_claude_code(tier.name):
+        if tier.name is None:
+            fix = f"pin the {tier.slot} slot to a model with a larger window"
+        elif known_to_claude_code(tier.name):
             fix = ("--data long_context=false" if assumed == LONG_CONTEXT_WINDOW
                    else "pin a model with a larger window")
         else:
             fix = f"--data {tier.slot}_context_window={limit}"
+        name = tier.name or "Claude Code's own"
         findings.append(
-            f"{tier.slot} tier ({tier.name} -> {tier.upstream_id}): Claude Code assumes a "
+            f"{tier.slot} tier ({name} -> {tier.upstream_id}): Claude Code assumes a "
             f"context window of {assumed} tokens, the model accepts {limit} (LiteLLM's map); {fix}"
         )
     return findings

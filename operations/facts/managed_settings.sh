@@ -1,0 +1,12 @@
+# Claude Code's managed settings on this system, for verify.py: one line per file that exists,
+# "file<TAB>path<TAB>base64 of its bytes". $1: the Linux directory, $2: the macOS one;
+# OPENCLAUDE_MANAGED_SETTINGS_ROOT (tests) goes in front of the directory.
+case $(uname -s 2>/dev/null) in
+  Darwin) dir=$2 ;;
+  *) dir=$1 ;;
+esac
+dir=${OPENCLAUDE_MANAGED_SETTINGS_ROOT:-}$dir
+for file in "$dir/managed-settings.json" "$dir"/managed-settings.d/*.json; do
+  [ -f "$file" ] && [ -r "$file" ] || continue
+  printf 'file\t%s\t%s\n' "$file" "$(base64 < "$file" | tr -d '\n')"
+done
