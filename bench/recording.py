@@ -38,9 +38,9 @@ REQUESTS_PER_RUN = 20
 
 def start_proxy(litellm: Path, config: Path, port: int, env: dict) -> subprocess.Popen:
     log = open(config.with_name("proxy.log"), "w")  # noqa: SIM115 - closed with the process
-    # As the launcher starts it: the modules beside the config are told where it and the record are.
-    env = {**env, "OPENCLAUDE_LITELLM_CONFIG": str(config),
-           "OPENCLAUDE_USAGE_RECORD": str(config.with_name(BY_ROLE["usage_record"].name)),
+    # As the launcher starts it: the modules beside the config are told where the record and the
+    # plan's standing are.
+    env = {**env, "OPENCLAUDE_USAGE_RECORD": str(config.with_name(BY_ROLE["usage_record"].name)),
            "OPENCLAUDE_PLAN_STANDING": str(config.with_name(BY_ROLE["plan_standing"].name))}
     proxy = subprocess.Popen([str(litellm), "--config", str(config), "--host", "127.0.0.1",
                               "--port", str(port)], env=env, stdout=log, stderr=log)

@@ -219,33 +219,20 @@ def test_oauth_config_answers_every_claude_name_on_the_subscription_and_the_haik
         ("qwen-3-coder", QWEN_MODEL, "haiku"),
         ("claude-*", "anthropic/claude-*", "claude"),
     ]
-<<<<<<< HEAD
-    assert config["model_list"][2]["model_info"] == {"openclaude_output_limit": 8000}
-    assert "model_info" not in config["model_list"][0]
-    assert config["litellm_settings"] == {
-        "drop_params": True,
-        "callbacks": ["openclaude_callbacks.output_limit", "openclaude_callbacks.usage_record",
-                      "openclaude_callbacks.bedrock_credentials",
-                      "openclaude_count_tokens.count_tokens_route",
-                      "openclaude_bedrock_fields.documented_fields_only",
-                      "openclaude_passthrough.passthrough"],
-        "model_group_settings": {
-            "forward_client_headers_to_llm_api": ["claude-opus-4-6", "claude-sonnet-4-6"]},
-=======
     haiku = config["model_list"][-2]
     assert haiku["litellm_params"]["aws_region_name"] == "us-west-2"
     assert haiku["model_info"] == {"openclaude_tier": "haiku", "openclaude_output_limit": 8000}
-    assert config["model_list"][0]["model_info"] == {"openclaude_tier": "fable",
-                                                     "openclaude_count_tokens": "anthropic"}
+    assert config["model_list"][0]["model_info"] == {"openclaude_tier": "fable"}
     assert config["litellm_settings"] == {
         "drop_params": True,
         "callbacks": ["openclaude_models.unknown_model",
                       "openclaude_callbacks.output_limit", "openclaude_callbacks.usage_record",
+                      "openclaude_callbacks.bedrock_credentials",
                       "openclaude_count_tokens.count_tokens_route",
-                      "openclaude_bedrock_fields.documented_fields_only"],
+                      "openclaude_bedrock_fields.documented_fields_only",
+                      "openclaude_passthrough.passthrough"],
         "model_group_settings": {"forward_client_headers_to_llm_api": [
             name for name, model, _ in routes_of(config) if model.startswith("anthropic/")]},
->>>>>>> c99469c (Claude Code's own models, whatever it asks for and whichever settings layer asks (issue 21))
     }
     assert config["general_settings"] == {"master_key": "os.environ/LITELLM_MASTER_KEY"}
     assert config["router_settings"] == {"num_retries": 0}
@@ -514,34 +501,12 @@ def test_lifecycle_counts_the_retirement_day_itself_as_retired():
     assert lifecycle_findings({"m": {"deprecation_date": "2026-12-31"}}, date(2026, 11, 30)) == []
 
 
-<<<<<<< HEAD
 def test_the_pass_through_trusts_the_hosts_the_deploy_trusts():
     """The module beside the config cannot import operations/: its copy must not drift."""
     tree = ast.parse((REPO / "files" / "openclaude_passthrough.py").read_text())
     [trusted] = [ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
                  and [target.id for target in node.targets] == ["TRUSTED_HOSTS"]]
     assert set(trusted) == set(ANTHROPIC_HOSTS) | set(LOOPBACK_HOSTS)
-=======
-@pytest.mark.parametrize(("mode", "api_base", "upstream"), [
-    ("oauth", None, ["claude-fable-*", "*anthropic.claude-*fable*", "claude-opus-*",
-                     "*anthropic.claude-*opus*", "claude-sonnet-*", "*anthropic.claude-*sonnet*",
-                     "claude-*"]),
-    ("oauth", "http://127.0.0.1:9999", ["claude-fable-*", "*anthropic.claude-*fable*", "claude-opus-*",
-                                        "*anthropic.claude-*opus*", "claude-sonnet-*",
-                                        "*anthropic.claude-*sonnet*", "claude-*"]),
-    ("oauth", "https://api.anthropic.com", ["claude-fable-*", "*anthropic.claude-*fable*",
-                                            "claude-opus-*", "*anthropic.claude-*opus*",
-                                            "claude-sonnet-*", "*anthropic.claude-*sonnet*",
-                                            "claude-*"]),
-    ("oauth", "https://gateway.example", []),
-    ("bedrock", None, []),
-])
-def test_only_anthropic_tiers_with_a_trusted_upstream_count_tokens_there(mode, api_base, upstream):
-    """The OAuth token goes with count_tokens only to Anthropic or loopback; the rest count locally."""
-    config = build_config(data(mode, anthropic_api_base=api_base))
-    assert [d["model_name"] for d in config["model_list"]
-            if (d.get("model_info") or {}).get("openclaude_count_tokens") == "anthropic"] == upstream
->>>>>>> c99469c (Claude Code's own models, whatever it asks for and whichever settings layer asks (issue 21))
 
 
 def test_bedrock_claude_model_groups_carry_the_documented_fields_rule():
@@ -571,10 +536,9 @@ def config_name() -> str:
 
 
 def config_beside(directory: Path, name: str, text: str, monkeypatch) -> None:
-    """Write the config as ``name`` and tell the modules where it and the usage record are, as
-    the launcher tells the proxy."""
+    """Write the config as ``name`` and tell the modules where the usage record is, as the
+    launcher tells the proxy."""
     (directory / name).write_text(text)
-    monkeypatch.setenv("OPENCLAUDE_LITELLM_CONFIG", str(directory / name))
     monkeypatch.setenv("OPENCLAUDE_USAGE_RECORD", str(directory / "usage.tsv"))
 
 
@@ -649,11 +613,7 @@ def callbacks_beside_config(tmp_path, monkeypatch, config_name="config.yaml"):
     monkeypatch.setitem(sys.modules, module_name, fake)
     monkeypatch.setitem(sys.modules, "litellm._logging", logging_module)
     fastapi = types.ModuleType("fastapi")
-<<<<<<< HEAD
     fastapi.HTTPException = HTTPExceptionStandIn
-=======
-    fastapi.HTTPException = type("HTTPException", (Exception,), {})
->>>>>>> c99469c (Claude Code's own models, whatever it asks for and whichever settings layer asks (issue 21))
     monkeypatch.setitem(sys.modules, "fastapi", fastapi)
     config_beside(tmp_path, config_name, config_text(data()), monkeypatch)
     module = module_beside_config(tmp_path, "openclaude_callbacks", siblings=(
@@ -689,11 +649,12 @@ def test_callback_lowers_only_the_tier_whose_deployment_sets_a_limit(callbacks):
 
 
 @pytest.mark.parametrize("config_name", ["routing.yaml"])
-def test_modules_beside_the_config_read_the_config_the_launcher_names(callbacks, tmp_path):
-    """--data litellm_config=.litellm/routing.yaml: no module looks for config.yaml."""
+def test_modules_beside_the_config_read_no_config_file(callbacks, tmp_path):
+    """--data litellm_config=.litellm/routing.yaml: no module looks for a config file (each asks
+    LiteLLM's router which deployment a name resolves to); the record is where the launcher says."""
     assert not (tmp_path / "config.yaml").exists()
-    assert callbacks.CONFIG == callbacks.bedrock_fields.CONFIG == tmp_path / "routing.yaml"
-    assert callbacks.output_limit.limits == {"qwen-3-coder": 8000}
+    for module in (callbacks, callbacks.bedrock_fields, callbacks.models):
+        assert not hasattr(module, "CONFIG")
     assert callbacks.USAGE_FILE == str(tmp_path / "usage.tsv")
 
 
@@ -881,16 +842,7 @@ def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
         {"claude-opus-*": ["opus-bedrock-fallback"]},
         {"claude-sonnet-*": ["sonnet-bedrock-fallback"]},
     ]
-<<<<<<< HEAD
     assert config["router_settings"] == {"num_retries": 0, "disable_cooldowns": True}
-=======
-    no_retries = {"RateLimitErrorRetries": 0, "InternalServerErrorRetries": 0,
-                  "ServiceUnavailableErrorRetries": 0}
-    assert config["router_settings"] == {
-        "disable_cooldowns": True,
-        "model_group_retry_policy": {"claude-fable-*": no_retries, "claude-opus-*": no_retries,
-                                     "claude-sonnet-*": no_retries}}
->>>>>>> c99469c (Claude Code's own models, whatever it asks for and whichever settings layer asks (issue 21))
     assert config["litellm_settings"]["callbacks"][-1] == "openclaude_callbacks.bedrock_fallback"
     # Claude Code's headers are forwarded to the Anthropic tiers only, never to a fallback.
     forwarded = config["litellm_settings"]["model_group_settings"]["forward_client_headers_to_llm_api"]
