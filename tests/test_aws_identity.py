@@ -11,7 +11,6 @@ tests/test_end_to_end.py (world, tap, shim) are reused, not copied.
 from __future__ import annotations
 
 import json
-import shlex
 
 import pytest
 
@@ -22,9 +21,9 @@ from tests.test_end_to_end import (
     AWS_ACCESS_KEY,
     AWS_SECRET_KEY,
     BEDROCK_REPLY,
-    SHIM,
     converse_posts,
     deployed_world,
+    write_shim,
 )
 from tests.test_launcher_identity import EXPORT_KEYS, expiring_export
 
@@ -47,9 +46,7 @@ def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
     home = root / "home"
     for directory in (home / ".aws", root / "project", root / "tmp", root / "shim"):
         directory.mkdir(parents=True)
-    shim = root / "shim" / "claude"
-    shim.write_text(SHIM.format(claude=shlex.quote(str(claude_cli / "claude"))))
-    shim.chmod(0o755)
+    write_shim(root, claude_cli)
     (home / ".aws" / "config").write_text(
         "".join(f"[profile {name}]\nregion = us-east-1\n" for name in PROFILES))
     (home / ".aws" / "credentials").write_text("".join(

@@ -62,7 +62,7 @@ BEDROCK_UPSTREAM = {"opus": ("bedrock", "us.anthropic.claude-opus-4-6-v1"),
                     "haiku": ("bedrock", QWEN)}
 # The models' real output limits (LiteLLM's map): the Bedrock stand-in enforces the one of the
 # model each run goes to, so an uncapped 32000 on the haiku tier gets Bedrock's 400.
-OUTPUT_LIMITS = {"us.anthropic.claude-opus-4-6-v1": 128000,
+OUTPUT_LIMITS = {"us.anthropic.claude-fable-5-1": 128000, "us.anthropic.claude-opus-4-6-v1": 128000,
                  "us.anthropic.claude-sonnet-4-6": 64000,
                  QWEN: 8000}
 HAIKU_LIMIT = 8000
@@ -427,16 +427,17 @@ class EndToEnd:
 @contextmanager
 def deployed_world(root: Path, home: Path, api: AnthropicStandin, bedrock: BedrockStandin,
                    claude_cli: Path, uv_cache, *, aws_region: str, record: str,
-                   paths: dict | None = None, shell_aws: bool = True):
+                   paths: dict | None = None, shell_aws: bool = True, data: dict | None = None):
     """An EndToEnd for ``home`` deployed with deploy.py against the started stand-ins (the
     result in ``world.deployed``); on exit its runs go to ``root/record`` and the proxy, the
     tap and the stand-ins are stopped. ``paths``: path keys given to the deploy as data;
-    ``shell_aws``: whether the user's shell carries AWS credentials."""
+    ``shell_aws``: whether the user's shell carries AWS credentials; ``data``: more deploy data."""
     port = free_port()
     tap = Tap(port)
     # No litellm_release/litellm_fork overrides: the deploy installs group_data's pinned release.
     data = {"litellm_source": "release", "litellm_port": port, "anthropic_api_base": api.url,
-            "bedrock_runtime_endpoint": bedrock.url, "aws_region": aws_region, **(paths or {})}
+            "bedrock_runtime_endpoint": bedrock.url, "aws_region": aws_region, **(paths or {}),
+            **(data or {})}
     sandbox = Sandbox(home=home, env={"UV_CACHE_DIR": str(uv_cache)}, sources={}, data={})
     world = EndToEnd(root, sandbox, api, bedrock, tap, port, claude_cli, root / "shim",
                      root / "claude-env", data, str(uv_cache), shell_aws=shell_aws)
@@ -481,27 +482,33 @@ os.execv({claude!r}, [{claude!r}, *args])
 """
 
 
-@pytest.fixture(scope="module")
-def e2e(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
-    """Stand-ins, a sandbox HOME deployed with deploy.py (real LiteLLM release), a tap."""
+def write_shim(root: Path, claude_cli: Path) -> None:
+    shim = root / "shim" / "claude"
+    shim.parent.mkdir(exist_ok=True)
+    shim.write_text(SHIM.format(python=sys.executable, claude=str(claude_cli / "claude")))
+    shim.chmod(0o755)
+
+
+@contextmanager
+def standin_world(tmp_path_factory, uv_cache, claude_cli: Path, *, data: dict | None = None):
+    """Stand-ins, a sandbox HOME deployed with deploy.py (real LiteLLM release, ``data`` on top
+    of the defaults), a tap."""
     module_started = time.monotonic()
     root = tmp_path_factory.mktemp("e2e")
     home = root / "home"
-    for directory in (home, root / "project", root / "tmp", root / "shim"):
+    for directory in (home, root / "project", root / "tmp"):
         directory.mkdir()
     # A developer's ~/.env is no setting of the proxy: LiteLLM would load it (it looks above its
     # install) and refuse to boot without the database this names.
     (home / ".env").write_text("DATABASE_URL=postgresql://openclaude:e2e@127.0.0.1:9/none\n")
-    shim = root / "shim" / "claude"
-    shim.write_text(SHIM.format(python=sys.executable, claude=str(claude_cli / "claude")))
-    shim.chmod(0o755)
+    write_shim(root, claude_cli)
 
     api = AnthropicStandin(reply_text=ANTHROPIC_REPLY).start()
     api.tool_call_filter = has_bash_tool_anthropic
     bedrock = ModelLimitsBedrock(AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_REGION, reply_text=BEDROCK_REPLY).start()
     bedrock.tool_call_filter = has_bash_tool_bedrock
     with deployed_world(root, home, api, bedrock, claude_cli, uv_cache, aws_region=AWS_REGION,
-                        record="e2e-runs.json") as world:
+                        record="e2e-runs.json", data=data) as world:
         try:
             yield world
         finally:
@@ -509,6 +516,17 @@ def e2e(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
             report = "\n".join(f"  {seconds:6.1f}s  {name}"
                                for name, seconds in world.timings.items())
             print(f"\nend-to-end timings:\n{report}", file=sys.stderr)
+
+
+# This module's tiers are pinned to the ids it checks (a pinned slot's route); what Claude Code
+# itself asks for is tests/test_models_end_to_end.py's.
+PINNED = {"opus_model_name": OAUTH_UPSTREAM["opus"][1], "sonnet_model_name": OAUTH_UPSTREAM["sonnet"][1]}
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
+    with standin_world(tmp_path_factory, uv_cache, claude_cli, data=PINNED) as world:
+        yield world
 
 
 @dataclass
@@ -820,8 +838,14 @@ def test_oauth_token_is_written_to_no_file_under_home(oauth, e2e):
     assert files_holding(e2e.home, OAUTH_TOKEN.encode()) == []
 
 
-def test_master_key_is_stored_in_its_key_file_only(oauth, e2e):
-    assert files_holding(e2e.home, e2e.master_key().encode()) == [".litellm/master.key"]
+def test_master_key_is_stored_in_its_key_file_and_the_private_settings_layer_only(oauth, e2e):
+    """The launcher hands the key to Claude Code in a 0600 --settings file (never on the command
+    line, where ps shows it)."""
+    holding = files_holding(e2e.home, e2e.master_key().encode())
+    layers = [path for path in holding if path.startswith(".litellm/claude-layers/launch-")]
+    assert layers and holding == [".litellm/master.key", *layers], holding
+    for path in layers:
+        assert (e2e.home / path).stat().st_mode & 0o777 == 0o600
 
 
 def test_haiku_output_is_capped_for_bedrock_while_opus_keeps_the_clients_value(oauth):
@@ -950,7 +974,7 @@ def test_runs_reuse_the_one_proxy(oauth):
 def live_lines(result) -> dict:
     lines = {}
     for line in result.output.splitlines():
-        match = re.search(r"(PASS|FAIL)\s+live (opus|sonnet|haiku) prompt\s+(.*)$", line)
+        match = re.search(r"(PASS|FAIL)\s+live (fable|opus|sonnet|haiku) prompt\s+(.*)$", line)
         if match:
             lines[match.group(2)] = (match.group(1), match.group(3))
     return lines
@@ -960,7 +984,10 @@ def test_verify_live_shows_where_each_tier_went_and_passes(oauth):
     result = oauth.verify
     assert result.returncode == 0, result.output
     lines = live_lines(result)
-    assert set(lines) == {"opus", "sonnet", "haiku"}, result.output
+    assert set(lines) == {"fable", "opus", "sonnet", "haiku"}, result.output
+    # The unpinned fable slot: Anthropic, as the model Claude Code asks for.
+    assert lines["fable"][0] == "PASS" and lines["fable"][1].startswith(
+        "-> anthropic, the model Claude Code asks for:"), lines["fable"]
     for tier, (provider, model_id) in OAUTH_UPSTREAM.items():
         mark, detail = lines[tier]
         assert mark == "PASS", detail
@@ -971,7 +998,7 @@ def test_verify_live_shows_where_each_tier_went_and_passes(oauth):
     # Where the lines say each tier went is where its prompt did go.
     anthropic, bedrock = oauth.verify_upstream
     assert sorted(r["json"]["model"] for r in anthropic if r["path"] == "/v1/messages") == [
-        "claude-opus-4-6", "claude-sonnet-4-6"]
+        "claude-fable-5-2", "claude-opus-4-6", "claude-sonnet-4-6"]
     assert [r["model_id"] for r in bedrock if r.get("operation")] == [QWEN]
 
 
@@ -1033,7 +1060,7 @@ def test_verify_live_after_rollback_shows_bedrock_for_every_tier(bedrock_phase):
     anthropic, bedrock = bedrock_phase.verify_upstream
     assert not anthropic
     assert sorted(r["model_id"] for r in bedrock if r.get("operation")) == sorted(
-        model_id for _, model_id in BEDROCK_UPSTREAM.values())
+        [*(model_id for _, model_id in BEDROCK_UPSTREAM.values()), "us.anthropic.claude-fable-5-1"])
 
 
 def test_across_both_states_no_secret_or_client_header_reached_the_wrong_upstream(bedrock_phase, e2e):

@@ -224,7 +224,8 @@ GNU_ONLY = re.compile(r"\b(timeout|flock|realpath|setsid|stdbuf)\b|readlink -f|s
 
 
 @pytest.mark.parametrize("name", ["facts.host._HOST_SCRIPT", "facts.probes._PROBE_SCRIPT", "facts.probes._LIVE_SCRIPT",
-                                  "facts.litellm_environment._SCRIPT", "ops.tools._INSTALL_SCRIPT"])
+                                  "facts.litellm_environment._SCRIPT", "ops.tools._INSTALL_SCRIPT",
+                                  "facts.managed.SCRIPT"])
 def test_target_scripts_use_no_gnu_only_tool(name):
     """verify's live prompts need a real proxy, so the BSD PATH run below cannot reach them."""
     module, attribute = name.rsplit(".", 1)
@@ -288,6 +289,52 @@ DARWIN = {
     # Without the Command Line Tools (what a fresh Mac answers).
     "xcode-select": '#!/bin/sh\necho "xcode-select: error: unable to get active developer directory" >&2\nexit 2\n',
 }
+
+
+MAC_MANAGED = "Library/Application Support/ClaudeCode"
+
+
+def test_managed_settings_on_a_mac_are_read_where_macos_keeps_them(sandbox, tmp_path):
+    """A Mac's managed settings (under a test root: OPENCLAUDE_MANAGED_SETTINGS_ROOT) forcing
+    Bedrock: the launcher names the file and key before Claude Code would start, verify fails
+    with the same words; Linux's /etc/claude-code is not a Mac's."""
+    root = tmp_path / "managed-root"
+    (root / MAC_MANAGED / "managed-settings.d").mkdir(parents=True)
+    (root / MAC_MANAGED / "managed-settings.d" / "50-bedrock.json").write_text(
+        '{"env": {"CLAUDE_CODE_USE_BEDROCK": "1"}}')
+    (root / "etc/claude-code").mkdir(parents=True)
+    (root / "etc/claude-code/managed-settings.json").write_text('{"apiKeyHelper": "linux-only"}')
+    busy = socket_listening()
+    sandbox.env.update(PATH=bsd_path(sandbox, tmp_path / "bsd-bin", **DARWIN),
+                       OPENCLAUDE_MANAGED_SETTINGS_ROOT=str(root),
+                       AWS_ACCESS_KEY_ID="AKIAOPENCLAUDEMACOS2", AWS_SECRET_ACCESS_KEY="macos/secret")
+    data = {"litellm_port": busy.getsockname()[1]}
+    try:
+        assert sandbox.pyinfra("deploy.py", data=data).returncode == 0
+        launcher = sandbox.path(LAUNCHER)
+        assert f"MANAGED_SETTINGS_DIR='/{MAC_MANAGED}'" in launcher.read_text()
+        verified = sandbox.pyinfra("verify.py", data=data)
+        # The port is taken: the launch stops after the settings step, before any proxy or claude.
+        launched = subprocess.run([str(launcher), "-p", "hi"], env=sandbox.env, capture_output=True,
+                                  text=True, timeout=120, stdin=subprocess.DEVNULL)
+    finally:
+        busy.close()
+    finding = (f"managed settings {root}/{MAC_MANAGED}/managed-settings.d/50-bedrock.json: "
+               "env.CLAUDE_CODE_USE_BEDROCK makes Claude Code call Bedrock itself, so Claude Code "
+               "bypasses the openClaude proxy; ask your administrator (managed settings outrank "
+               "openClaude's)")
+    assert failed(verified) == {"managed settings keep Claude Code on the proxy": finding}, verified.output
+    assert f"openClaude: {finding}." in launched.stderr.splitlines(), launched.stderr
+    assert "etc/claude-code" not in launched.stderr
+
+
+def socket_listening():
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    return listener
 
 
 def no_uv_outside_home() -> None:

@@ -1,8 +1,8 @@
 """End to end: Claude Code's own models and settings layers through the deployed openClaude.
 
 The real Claude Code (``OPENCLAUDE_CLAUDE_CODE``: the pin or the newest), the real LiteLLM
-release, the deployed launcher and the loopback stand-ins of ``test_end_to_end`` (its ``e2e``
-fixture: a deploy of its own for this module). Each model name is checked against the same
+release, the deployed launcher and the loopback stand-ins of ``test_end_to_end``, deployed with
+the defaults (a world of its own for this module). Each model name is checked against the same
 Claude Code talking to the Anthropic stand-in directly: through the proxy, Anthropic receives
 the model plain Claude Code asks for.
 """
@@ -19,14 +19,14 @@ import pytest
 
 from files.openclaude_layers import MANAGED_ROOT_ENV
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
-from tests.test_end_to_end import (  # noqa: F401  (e2e: fixture)
+from tests.test_end_to_end import (
     ANTHROPIC_REPLY,
     BEDROCK_REPLY,
     OAUTH_TOKEN,
     QWEN,
     converse_posts,
-    e2e,
     messages_posts,
+    standin_world,
 )
 
 PROMPT = "say hi"
@@ -37,6 +37,13 @@ BEDROCK_ERA_ID = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 def asked_models(requests: list) -> set:
     return {r["json"]["model"] for r in requests if PROMPT.encode() in r["body"]}
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
+    """The deploy with the defaults: no slot pinned but the haiku slot."""
+    with standin_world(tmp_path_factory, uv_cache, claude_cli) as world:
+        yield world
 
 
 def plain_claude_models(e2e, tmp: Path) -> dict:
