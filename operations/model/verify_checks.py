@@ -322,10 +322,10 @@ def live_checks(data: DeployData, live: dict) -> list[Check]:
     status, text = live.get("health", ("1", "no answer"))
     checks = [Check("proxy starts and answers its health check", status == "0", text[:120],
                     "openClaude --logs shows why")]
-    decided = {tier.slot: tier.model for tier in pinned_tiers(data.tiers, data.mode)}
+    decided = {tier.slot: tier for tier in pinned_tiers(data.tiers, data.mode)}
     for tier in data.tiers:
-        expected = decided.get(tier.slot)
-        where = (f"{tier.provider} {tier.upstream_id}" if expected
+        expected = decided[tier.slot].model if tier.slot in decided else None
+        where = (f"{decided[tier.slot].provider} {decided[tier.slot].upstream_id}" if expected
                  else "anthropic, the model Claude Code asks for")
         status, text = live["prompts"].get(tier.slot, ("1", "not run"))
         recorded = [r for r in live.get("usage", []) if r.get("group") == tier.slot]
