@@ -830,19 +830,23 @@ def test_fallback_config_routes_each_subscription_tier_to_its_bedrock_model():
     fallbacks = {d["model_name"]: d for d in config["model_list"] if "model_info" in d
                  and "openclaude_fallback_for" in d["model_info"]}
     assert {name: d["litellm_params"]["model"] for name, d in fallbacks.items()} == {
-        "fable-bedrock-fallback": DEFAULTS["bedrock_fable_model"],
-        "opus-bedrock-fallback": DEFAULTS["bedrock_opus_model"],
-        "sonnet-bedrock-fallback": DEFAULTS["bedrock_sonnet_model"],
+        "claude-fable-5-2-bedrock-fallback": DEFAULTS["bedrock_fable_model"],
+        "claude-opus-5-5-bedrock-fallback": DEFAULTS["bedrock_opus_model"],
+        "claude-sonnet-5-5-bedrock-fallback": DEFAULTS["bedrock_sonnet_model"],
     }
     for deployment in fallbacks.values():
         assert deployment["model_info"]["openclaude_bedrock_claude"] == {
             "fields": DEFAULTS["bedrock_claude_fields"], "betas": DEFAULTS["bedrock_claude_betas"]}
+    # A request falls back by the exact name asked for: the family's model, a pinned name.
     assert config["litellm_settings"]["fallbacks"] == [
-        {"claude-fable-*": ["fable-bedrock-fallback"]},
-        {"claude-opus-*": ["opus-bedrock-fallback"]},
-        {"claude-sonnet-*": ["sonnet-bedrock-fallback"]},
+        {"claude-fable-5-2": ["claude-fable-5-2-bedrock-fallback"]},
+        {"claude-opus-5-5": ["claude-opus-5-5-bedrock-fallback"]},
+        {"claude-sonnet-5-5": ["claude-sonnet-5-5-bedrock-fallback"]},
     ]
     assert config["router_settings"] == {"num_retries": 0, "disable_cooldowns": True}
+    pinned = build_config(data(fallback_to_bedrock=True, opus_model_name="claude-opus-4-6[1m]"))
+    for name in ("claude-opus-4-6", "claude-opus-5-5"):
+        assert {name: [name + "-bedrock-fallback"]} in pinned["litellm_settings"]["fallbacks"]
     assert config["litellm_settings"]["callbacks"][-1] == "openclaude_callbacks.bedrock_fallback"
     # Claude Code's headers are forwarded to the Anthropic tiers only, never to a fallback.
     forwarded = config["litellm_settings"]["model_group_settings"]["forward_client_headers_to_llm_api"]
