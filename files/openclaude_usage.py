@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -23,7 +24,9 @@ from datetime import date, datetime
 FIELDS = ("time", "group", "upstream", "status", "error", "input", "output", "latency_ms",
           "fallback", "cost")
 # The launcher's SETTINGS_TIERS holds more than the tier names (the model, a context window).
-TIER_SLOTS = ("opus", "sonnet", "haiku")
+TIER_SLOTS = ("fable", "opus", "sonnet", "haiku")
+# A Claude model name of a slot's family, as the proxy's routes match them (operations/model/routes.py).
+FAMILY_NAME = re.compile(r"^(?:claude-|.*anthropic\.claude-.*?)(fable|opus|sonnet|haiku)")
 UNIFIED_PREFIX = "anthropic-ratelimit-unified-"
 # The plan's windows as Anthropic names them (representative-claim) and in its header names.
 PLAN_WINDOWS = (("five_hour", "5h", "5-hour"), ("seven_day", "7d", "7-day"))
@@ -153,6 +156,13 @@ def read_records(path: str, since: float, skipped: Counter | None = None):
             continue
 
 
+def family_slot(group: str) -> str | None:
+    """The slot of a Claude name the proxy answered for its family (``claude-opus-5-5``,
+    ``us.anthropic.claude-opus-4-6-v1:0``: opus); None for any other name."""
+    match = FAMILY_NAME.search(group or "")
+    return match.group(1) if match else None
+
+
 def summarise(records, tiers: dict) -> dict:
     """Per tier: requests, tokens, errors by kind, fallbacks by reason, upstreams, Bedrock cost
     (LiteLLM's estimate from its model map, recorded with each Bedrock request)."""
@@ -171,7 +181,7 @@ def summarise(records, tiers: dict) -> dict:
     slots = {tiers[slot].split("[", 1)[0]: slot for slot in TIER_SLOTS if slot in tiers}
     summary: dict = {}
     for (group, upstream, error, fallback), (count, tokens_in, tokens_out, cost) in totals.items():
-        slot = slots.get(group, group)
+        slot = slots.get(group) or family_slot(group) or group
         if slot not in summary:
             summary[slot] = {"model_name": group, "requests": 0, "ok": 0, "input_tokens": 0,
                              "output_tokens": 0, "errors": {}, "fallbacks": {}, "upstreams": {},

@@ -26,7 +26,7 @@ from operations.deploys.openclaude import DEFAULTS
 from operations.model.data import ANTHROPIC_HOSTS, LOOPBACK_HOSTS, DataError, load_data, token_leak_warning
 from operations.model.lifecycle import lifecycle_findings
 from operations.model.render import build_config, config_text, settings_tiers
-from operations.model.routes import route_of, routes
+from operations.model.routes import route_of, routes, upstream_of
 from operations.model.sources import installed_source, uv_install_args, uv_requirement, wanted_source
 
 REPO = Path(__file__).resolve().parent.parent
@@ -619,11 +619,15 @@ def callbacks_beside_config(tmp_path, monkeypatch, config_name="config.yaml"):
     module = module_beside_config(tmp_path, "openclaude_callbacks", siblings=(
         "openclaude_usage.py", "openclaude_bedrock_fields.py", "openclaude_models.py"))
     # LiteLLM's router resolves a name to its deployment in the proxy; here the same routes do.
-    config = build_config(data())
-    infos = {d["model_name"]: d["model_info"] for d in config["model_list"]}
+    infos = {d["model_name"]: d["model_info"] for d in build_config(data())["model_list"]}
     found = routes(data().tiers, "oauth")
-    monkeypatch.setattr(module.models, "model_info",
-                        lambda name: infos[route_of(found, name).model_name] if route_of(found, name) else {})
+
+    def resolved_deployment(name):
+        route = route_of(found, name) if isinstance(name, str) else None
+        return route and {"model_name": route.model_name, "model_info": infos[route.model_name],
+                          "litellm_params": {"model": upstream_of(route, name)}}
+
+    monkeypatch.setattr(module.models, "resolved_deployment", resolved_deployment)
     return module
 
 
@@ -666,11 +670,12 @@ def test_without_aws_credentials_bedrock_tiers_are_answered_at_once_with_the_fix
     monkeypatch.setenv("OPENCLAUDE_AWS_PROBLEM", problem)
     module = callbacks_beside_config(tmp_path, monkeypatch)
     guard = module.bedrock_credentials
-    assert guard.groups == {"qwen-3-coder"}
     with pytest.raises(module.HTTPException) as refused:
         asyncio.run(guard.async_pre_call_hook(None, None, {"model": "qwen-3-coder"}, "x"))
     assert refused.value.status_code == 400  # Claude Code does not retry it
     assert problem in refused.value.detail and "start openClaude again" in refused.value.detail
+    with pytest.raises(module.HTTPException):  # a Claude Haiku id of a Bedrock-era project too
+        asyncio.run(guard.async_pre_call_hook(None, None, {"model": "us.anthropic.claude-haiku-4-5-v1:0"}, "x"))
     opus = {"model": "claude-opus-4-6", "max_tokens": 64000}
     assert asyncio.run(guard.async_pre_call_hook(None, None, opus, "x")) is opus
 
