@@ -11,6 +11,7 @@ import yaml
 
 from files.openclaude_layers import findings_in
 from files.openclaude_settings import SLOT_ENV, settings_fix
+from files.openclaude_usage import family_slot
 from operations.model.data import DeployData
 from operations.model.inputs import settings_problem
 from operations.model.lifecycle import lifecycle_findings
@@ -323,12 +324,15 @@ def live_checks(data: DeployData, live: dict) -> list[Check]:
     checks = [Check("proxy starts and answers its health check", status == "0", text[:120],
                     "openClaude --logs shows why")]
     decided = {tier.slot: tier for tier in pinned_tiers(data.tiers, data.mode)}
+    pinned = {tier.name.split("[", 1)[0]: tier.slot for tier in data.tiers if tier.name}
     for tier in data.tiers:
         expected = decided[tier.slot].model if tier.slot in decided else None
         where = (f"{decided[tier.slot].provider} {decided[tier.slot].upstream_id}" if expected
                  else "anthropic, the model Claude Code asks for")
         status, text = live["prompts"].get(tier.slot, ("1", "not run"))
-        recorded = [r for r in live.get("usage", []) if r.get("group") == tier.slot]
+        # The pass-through records the name asked for, LiteLLM's route the tier.
+        recorded = [r for r in live.get("usage", []) if tier.slot in (
+            r.get("group"), pinned.get(r.get("group")), family_slot(r.get("group")))]
         # Only the proxy's record proves the route: claude may exit 0 without calling it.
         reached = [r for r in recorded if r.get("status") == "200" and (
             r.get("upstream") == expected if expected
