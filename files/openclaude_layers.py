@@ -29,11 +29,11 @@ import sys
 try:  # run by the launcher, beside openclaude_settings.py
     from openclaude_settings import (
         DISPLACING_ENV, DISPLACING_KEYS, SettingsError, derive_settings, parse_settings,
-        render_settings, settings_fix, write_private)
+        read_source, render_settings, write_private)
 except ModuleNotFoundError:  # imported by the deploy and verify.py
     from files.openclaude_settings import (
         DISPLACING_ENV, DISPLACING_KEYS, SettingsError, derive_settings, parse_settings,
-        render_settings, settings_fix, write_private)
+        read_source, render_settings, write_private)
 
 HEADERS_ENV = "ANTHROPIC_CUSTOM_HEADERS"
 PROXY_KEY_HEADER = "x-litellm-api-key"
@@ -213,18 +213,8 @@ def main(argv: list[str]) -> int:
               "LAYER_DIR MANAGED_DIR", file=sys.stderr)
         return 2
     source_path, target_path, tiers_json, mode, proxy_url, key_file, layer_dir, managed = argv[1:]
-    try:
-        with open(source_path, encoding="utf-8") as handle:
-            source_text = handle.read()
-    except FileNotFoundError:
-        source_text = None
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"openClaude: {source_path}: cannot read: {error}", file=sys.stderr)
-        return 2
-    try:
-        source = parse_settings(source_text or "", source_path)
-    except SettingsError as error:
-        print(f"openClaude: {error}. {settings_fix(target_path)}", file=sys.stderr)
+    source = read_source(source_path, target_path)
+    if source is None:
         return 2
     derived = derive_settings(source, json.loads(tiers_json), mode)
     write_private(target_path, render_settings(derived))

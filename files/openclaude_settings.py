@@ -182,24 +182,32 @@ def write_private(path: str, text: str) -> bool:
     return True
 
 
+def read_source(source_path: str, target_path: str) -> dict | None:
+    """The user's settings at ``source_path`` (``{}`` when absent), or None after saying on
+    stderr why they cannot be used (naming the file and the fix)."""
+    try:
+        with open(source_path, encoding="utf-8") as handle:
+            source_text = handle.read()
+    except FileNotFoundError:
+        source_text = None
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"openClaude: {source_path}: cannot read: {error}", file=sys.stderr)
+        return None
+    try:
+        return parse_settings(source_text or "", source_path)
+    except SettingsError as error:
+        print(f"openClaude: {error}. {settings_fix(target_path)}", file=sys.stderr)
+        return None
+
+
 def main(argv: list[str]) -> int:
     if len(argv) not in (4, 5):
         print("usage: openclaude_settings.py SOURCE TARGET TIERS_JSON [MODE]", file=sys.stderr)
         return 2
     source_path, target_path, tiers_json = argv[1:4]
     mode = argv[4] if len(argv) == 5 else "oauth"
-    try:
-        with open(source_path, encoding="utf-8") as source:
-            source_text = source.read()
-    except FileNotFoundError:
-        source_text = None
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"openClaude: {source_path}: cannot read: {error}", file=sys.stderr)
-        return 2
-    try:
-        source = parse_settings(source_text or "", source_path)
-    except SettingsError as error:
-        print(f"openClaude: {error}. {settings_fix(target_path)}", file=sys.stderr)
+    source = read_source(source_path, target_path)
+    if source is None:
         return 2
     write_private(target_path, render_settings(derive_settings(source, json.loads(tiers_json), mode)))
     if mode == "oauth":
