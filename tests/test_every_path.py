@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 
 import pytest
 
@@ -25,10 +24,10 @@ from tests.test_end_to_end import (
     AWS_REGION,
     AWS_SECRET_KEY,
     BEDROCK_REPLY,
-    SHIM,
     ModelLimitsBedrock,
     converse_posts,
     deployed_world,
+    write_shim,
     messages_posts,
 )
 from tests.test_verify import failed
@@ -54,11 +53,9 @@ USER_SETTINGS = {"env": {"OPENCLAUDE_PATHS_MARK": "carried over"}, "theme": "dar
 def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
     root = tmp_path_factory.mktemp("every-path")
     home = root / "home"
-    for directory in (home, root / "project", root / "tmp", root / "shim"):
+    for directory in (home, root / "project", root / "tmp"):
         directory.mkdir(parents=True)
-    shim = root / "shim" / "claude"
-    shim.write_text(SHIM.format(claude=shlex.quote(str(claude_cli / "claude"))))
-    shim.chmod(0o755)
+    write_shim(root, claude_cli)
     settings = home / PATHS["claude_settings"]
     settings.parent.mkdir(parents=True)
     settings.write_text(json.dumps(USER_SETTINGS))

@@ -22,6 +22,9 @@ from pathlib import Path
 import pytest
 
 from files.openclaude_settings import derive_settings
+from operations.deploys.openclaude import DEFAULTS
+from operations.model.data import load_data
+from operations.model.render import settings_tiers
 from operations.model.sources import installed_source, wanted_source
 from tests.faults_support import (
     CALLBACKS,
@@ -67,8 +70,8 @@ SETTINGS = {
     "env": {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_PROFILE": "work",
             "ANTHROPIC_AUTH_TOKEN": USER_TOKEN, "NPM_TOKEN": USER_TOKEN},
 }
-TIERS = {"model": "claude-opus-4-6[1m]", "opus": "claude-opus-4-6[1m]",
-         "sonnet": "claude-sonnet-4-6[1m]", "haiku": "qwen-3-coder", "max_context_tokens": 256000}
+# What the default OAuth deploy gives Claude Code's slots (derived from group_data, as it does).
+TIERS = settings_tiers(load_data(DEFAULTS, "oauth"))
 # A run that changes the LiteLLM source, the config, the launcher and the derived settings.
 CHANGE = {"litellm_source": "fork", "long_context": False, "aws_region": "eu-west-1"}
 NO_CHANGE_SUFFIX = "; fix it and re-run (no file was changed)"

@@ -9,7 +9,6 @@ the user creates credentials, the next launch restarts the proxy and haiku answe
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 import pytest
@@ -22,9 +21,9 @@ from tests.test_end_to_end import (
     AWS_ACCESS_KEY,
     AWS_SECRET_KEY,
     BEDROCK_REPLY,
-    SHIM,
     converse_posts,
     deployed_world,
+    write_shim,
 )
 from tests.test_verify import checks
 
@@ -42,11 +41,9 @@ def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
     """The end-to-end world whose user has no AWS identity: no ~/.aws, no AWS_* in the shell."""
     root = tmp_path_factory.mktemp("no-aws")
     home = root / "home"
-    for directory in (home, root / "project", root / "tmp", root / "shim"):
+    for directory in (home, root / "project", root / "tmp"):
         directory.mkdir(parents=True)
-    shim = root / "shim" / "claude"
-    shim.write_text(SHIM.format(claude=shlex.quote(str(claude_cli / "claude"))))
-    shim.chmod(0o755)
+    write_shim(root, claude_cli)
     api = AnthropicStandin(reply_text=ANTHROPIC_REPLY).start()
     bedrock = BedrockStandin(AWS_ACCESS_KEY, AWS_SECRET_KEY, "us-west-2",
                              reply_text=BEDROCK_REPLY).start()
