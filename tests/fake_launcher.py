@@ -77,3 +77,9 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         "OPENCLAUDE_MANAGED_SETTINGS_ROOT": str(home / "managed-root"),
     }
     return values, env
+
+
+def claude_arguments(record: dict) -> list[str]:
+    """The arguments a recorded claude got after the launcher's own ``--settings`` layer."""
+    assert record["argv"][1] == "--settings", record["argv"]
+    return record["argv"][3:]

@@ -22,6 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from operations.deploys.openclaude import DEFAULTS
+from operations.model.data import load_data
+from operations.model.render import config_text
 from operations.model.sources import installed_source, wanted_source
 from tests.faults_support import LOCK, write_run_lock
 from tests.litellm_sources import make_sources
@@ -33,16 +36,16 @@ HOSTS = ("dev1", "dev2", "dev3")
 # dev3 is in the eu_team group (group_data/eu_team.py); dev2 has a per-host port.
 GROUPS = {"developers": list(HOSTS), "eu_team": ["dev3"]}
 HOST_DATA = {"dev2": {"litellm_port": 4100}}
-OAUTH_ROUTES = {
-    "claude-opus-4-6": "anthropic/claude-opus-4-6",
-    "claude-sonnet-4-6": "anthropic/claude-sonnet-4-6",
-    "qwen-3-coder": "bedrock/converse/qwen.qwen3-next-80b-a3b",
-}
-BEDROCK_ROUTES = {
-    "claude-opus-4-6": "bedrock/converse/us.anthropic.claude-opus-4-6-v1",
-    "claude-sonnet-4-6": "bedrock/converse/us.anthropic.claude-sonnet-4-6",
-    "qwen-3-coder": "bedrock/converse/qwen.qwen3-next-80b-a3b",
-}
+
+
+def routes_of(config: dict) -> dict:
+    """A config's model names and the upstream model each routes to."""
+    return {d["model_name"]: d["litellm_params"]["model"] for d in config["model_list"]}
+
+
+# What each state routes, as the deploy renders it from group_data (models: docs/models.md).
+OAUTH_ROUTES, BEDROCK_ROUTES = (
+    routes_of(yaml.safe_load(config_text(load_data(DEFAULTS, mode)))) for mode in ("oauth", "bedrock"))
 MALFORMED = '{"model": "x",\n  "env": {'
 
 
@@ -105,8 +108,7 @@ class Team:
         return yaml.safe_load(self.path(name, ".litellm/config.yaml").read_text())
 
     def routes(self, name: str) -> dict:
-        return {d["model_name"]: d["litellm_params"]["model"]
-                for d in self.config(name)["model_list"]}
+        return routes_of(self.config(name))
 
     def regions(self, name: str) -> set:
         return {d["litellm_params"].get("aws_region_name")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.bash32 import launcher_bash  # noqa: F401  (fixture)
+from tests.fake_launcher import claude_arguments
 from tests.standins.bedrock import BedrockStandin
 from tests.support.processes import alive, free_port, wait_until
 from tests.test_launcher import launcher  # noqa: F401  (fixture)
@@ -448,7 +449,7 @@ def test_oauth_launch_without_credentials_starts_claude_and_says_in_one_line_wha
     assert result.returncode == 0, result.stderr
     [line] = [line for line in result.stderr.splitlines() if "cannot work" in line]
     assert "no AWS credentials found for dev" in line and "fix: aws configure --profile dev" in line
-    assert [record["argv"][1:] for record in aws.recorded("claude")] == [["-p", "hi"]]
+    assert [claude_arguments(record) for record in aws.recorded("claude")] == [["-p", "hi"]]
     problem = proxy_env(aws)["OPENCLAUDE_AWS_PROBLEM"]
     assert "no AWS credentials found for dev" in problem and "fix: aws configure" in problem
     status = aws.run("--status").stdout

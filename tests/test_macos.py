@@ -19,7 +19,7 @@ from operations.facts.host import PORTABLE_SH, OpenClaudeHost
 from operations.model.shellpath import path_fix
 from tests.bash32 import bash32, launcher_bash  # noqa: F401  (fixture)
 from tests.casefold_home import casefold_mount, casefold_sandbox, fuse_unavailable  # noqa: F401
-from tests.fake_launcher import fake_home
+from tests.fake_launcher import claude_arguments, fake_home
 from tests.faults_support import tool_bin
 from tests.litellm_sources import make_sources
 from tests.sshfleet import SSHFleet
@@ -576,7 +576,7 @@ def test_launcher_through_either_name_on_a_case_insensitive_home(casefold_launch
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     assert len(casefold_launcher.recorded("litellm")) == 1  # the second reused the proxy
-    assert [record["argv"][1:] for record in casefold_launcher.recorded("claude")] == [
+    assert [claude_arguments(record) for record in casefold_launcher.recorded("claude")] == [
         ["-p", "hi"], ["-p", "again"]]
     stopped = subprocess.run([str(alias), "--stop"], env=casefold_launcher.env,
                              capture_output=True, text=True, timeout=60)
