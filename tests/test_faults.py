@@ -73,7 +73,9 @@ SETTINGS = {
 # What the default OAuth deploy gives Claude Code's slots (derived from group_data, as it does).
 TIERS = settings_tiers(load_data(DEFAULTS, "oauth"))
 # A run that changes the LiteLLM source, the config, the launcher and the derived settings.
-CHANGE = {"litellm_source": "fork", "long_context": False, "aws_region": "eu-west-1"}
+# (The slots follow Claude Code by default: pinning opus is what changes the launcher and settings.)
+CHANGE = {"litellm_source": "fork", "long_context": False, "aws_region": "eu-west-1",
+          "opus_model_name": "claude-opus-4-6"}
 NO_CHANGE_SUFFIX = "; fix it and re-run (no file was changed)"
 
 
