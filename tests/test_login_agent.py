@@ -17,8 +17,8 @@ import pytest
 from operations.model.login_agent import launch_agent_plist, systemd_unit
 from tests.fake_launcher import FAKES
 from tests.support.runs import REPO
-from tests.test_launcher import shellcheck
 from tests.test_macos import DARWIN
+from tests.test_shell import shellcheck
 
 LAUNCHER = "/Users/dev/.local/bin/openClaude"
 LOG = "/Users/dev/.litellm/proxy.log"
@@ -291,7 +291,7 @@ def test_status_says_whether_a_login_agent_is_installed(sandbox, linux):
 
 
 def test_the_fact_shell_and_the_stand_ins_are_shellcheck_clean():
-    scripts = [REPO / "operations" / "facts" / "login_agent.sh", FAKES / "launchctl",
+    scripts = [REPO / "operations" / "sh" / "login_agent.sh", FAKES / "launchctl",
                FAKES / "systemctl"]
 
     result = subprocess.run([shellcheck(), "--shell=sh", *map(str, scripts)],

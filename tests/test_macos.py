@@ -4,7 +4,6 @@ places for uv and claude, the Xcode python3 stub, and the login shell's PATH."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shlex
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from operations.facts.host import PORTABLE_SH, OpenClaudeHost
+from operations.facts.host import OpenClaudeHost
 from operations.model.shellpath import path_fix
+from operations.sh import load
 from tests.bash32 import bash32, launcher_bash  # noqa: F401  (fixture)
 from tests.casefold_home import casefold_mount, casefold_sandbox, fuse_unavailable  # noqa: F401
 from tests.fake_launcher import claude_arguments, fake_home
@@ -217,21 +217,6 @@ def bsd_path(sandbox, directory: Path, **extra) -> str:
     mac_bin(directory, {"uv": BIN / "uv", "python3": Path(sys.executable),
                         "claude": '#!/bin/sh\necho "2.1.197 (Claude Code)"\n', **extra})
     return os.pathsep.join([str(directory), str(sandbox.path(".local/bin"))])
-
-
-GNU_ONLY = re.compile(r"\b(timeout|flock|realpath|setsid|stdbuf)\b|readlink -f|sed -i|stat -c(?!.*stat -f)"
-                      r"|date -d|find [^|;]*-printf|base64 -w")
-
-
-@pytest.mark.parametrize("name", ["facts.host._HOST_SCRIPT", "facts.probes._PROBE_SCRIPT", "facts.probes._LIVE_SCRIPT",
-                                  "facts.litellm_environment._SCRIPT", "ops.tools._INSTALL_SCRIPT",
-                                  "facts.managed.SCRIPT"])
-def test_target_scripts_use_no_gnu_only_tool(name):
-    """verify's live prompts need a real proxy, so the BSD PATH run below cannot reach them."""
-    module, attribute = name.rsplit(".", 1)
-    script = getattr(importlib.import_module(f"operations.{module}"), attribute)
-    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
-    assert not GNU_ONLY.search(code), GNU_ONLY.search(code).group(0)
 
 
 @pytest.mark.parametrize("tool, args, message", [
@@ -529,7 +514,7 @@ def test_the_fix_names_the_file_each_login_shell_reads(tmp_path, shell, system, 
 def test_limited_stops_a_command_that_outlives_its_time_and_passes_other_statuses_on(shell):
     if shell != "/bin/sh":
         shell = str(bash32() or pytest.skip("bash 3.2 not found"))
-    script = PORTABLE_SH + (
+    script = load("portable") + (
         'limited 1 sleep 30; echo "slow=$?"\n'
         'limited 30 sh -c "exit 7"; echo "quick=$? watchdog=$watchdog"\n')
 

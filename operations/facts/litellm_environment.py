@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import shlex
-from pathlib import Path
 
 from pyinfra.api import FactBase
 
 from operations.model.supply_chain import DAEMON_LOCK, INDICATOR_FILES, MARKER_READER
-
-_SCRIPT = (Path(__file__).with_name("litellm_environment.sh")).read_text()
+from operations.sh import load
 
 
 class LitellmEnvironment(FactBase):
@@ -34,7 +32,7 @@ class LitellmEnvironment(FactBase):
     def command(self, env: str, daemon_lock: str = DAEMON_LOCK) -> str:
         arguments = " ".join(shlex.quote(arg) for arg in (env, daemon_lock, MARKER_READER,
                                                           *INDICATOR_FILES))
-        return f"sh -c {shlex.quote(_SCRIPT)} litellm-environment {arguments}"
+        return f"sh -c {shlex.quote(load('litellm_environment'))} litellm-environment {arguments}"
 
     @staticmethod
     def default() -> dict:

@@ -6,13 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import shlex
-from pathlib import Path
 
 from pyinfra.api import FactBase
 
 from files.openclaude_layers import MANAGED_DIRS
-
-SCRIPT = Path(__file__).with_name("managed_settings.sh").read_text(encoding="utf-8")
+from operations.sh import load
 
 
 class ManagedSettings(FactBase):
@@ -28,7 +26,7 @@ class ManagedSettings(FactBase):
     """
 
     def command(self) -> str:
-        return (f"sh -c {shlex.quote(SCRIPT)} managed {shlex.quote(MANAGED_DIRS['Linux'])} "
+        return (f"sh -c {shlex.quote(load('managed_settings'))} managed {shlex.quote(MANAGED_DIRS['Linux'])} "
                 f"{shlex.quote(MANAGED_DIRS['Darwin'])}")
 
     @staticmethod

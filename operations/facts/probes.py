@@ -8,33 +8,16 @@ import shlex
 from pyinfra.api import FactBase
 
 from files.openclaude_usage import FIELDS as USAGE_FIELDS
-from operations.facts.host import PORTABLE_SH
 from operations.model.layout import CLAUDE_DIRS, shell_words
-
-# What the table needs beyond OpenClaudeHost, in one command. The AWS identity is the one the
-# proxy will sign with, resolved by the launcher's own helper (botocore, LiteLLM's Python) from
-# the user's settings over this shell's environment, without refreshing or writing anything.
-_PROBE_SCRIPT = r"""
-launcher=$1; alias=$2; python=$3; aws_script=$4
-printf 'claude\t%s\n' "$(find_tool claude @CLAUDE_DIRS@)"
-if [ -f "$launcher" ]; then bash -n "$launcher" 2>/dev/null; printf 'launcher_syntax\t%s\n' "$?"; fi
-for name in "$launcher" "$alias"; do
-  "$name" --help 2>/dev/null | grep -q '^Usage: openClaude'; printf 'runs\t%s\t%s\n' "$name" "$?"
-done
-if [ -x "$python" ] && [ -f "$aws_script" ]; then
-  printf 'aws_identity\t%s\n' "$("$python" "$aws_script" check "$5" "$6" "$7" 2>/dev/null | tr -d '\n')"
-fi
-true
-"""
-_PROBE_SCRIPT = PORTABLE_SH + _PROBE_SCRIPT.replace("@CLAUDE_DIRS@", shell_words(CLAUDE_DIRS))
-
+from operations.sh import load
 
 
 class VerifyProbe(FactBase):
     """
-    What verify.py needs beyond the deploy's fact: ``claude`` on PATH, the launcher's syntax,
-    whether the launcher and its alias each run it (``--help``), and the AWS identity the proxy
-    would sign with (``files/openclaude_aws.py check``: no secret in it).
+    What verify.py needs beyond the deploy's fact, in one command (``operations/sh/probe.sh``):
+    ``claude`` on PATH, the launcher's syntax, whether the launcher and its alias each run it
+    (``--help``), and the AWS identity the proxy would sign with (``files/openclaude_aws.py
+    check``: no secret in it).
 
     + launcher: absolute path of the launcher
     + alias: absolute path of the launcher's alias
@@ -50,9 +33,10 @@ class VerifyProbe(FactBase):
          "aws_identity": {"ok": True, "summary": "profile dev, credentials from ...", "note": ""}}
     """
 
-    def command(self, launcher: str, alias: str, aws=()) -> str:
+    def command(self, launcher: str, alias: str, aws) -> str:
         quoted = " ".join(shlex.quote(arg) for arg in (launcher, alias, *aws))
-        return f"sh -c {shlex.quote(_PROBE_SCRIPT)} probe {quoted}"
+        script = shlex.quote(load("portable", "probe"))
+        return f"sh -c {script} probe {quoted} {shell_words(CLAUDE_DIRS)}"
 
     @staticmethod
     def default() -> dict:
@@ -75,30 +59,11 @@ class VerifyProbe(FactBase):
         return probe
 
 
-_LIVE_SCRIPT = r"""
-launcher=$1; usage=$2; shift 2
-# An empty working directory: no project's .claude/settings.json applies to the prompts.
-work=$(mktemp -d) && cd "$work" || exit 1
-"$launcher" --status >/dev/null 2>&1 || true
-started=$(date +%s)
-for model in "$@"; do
-  output=$(limited 180 "$launcher" -p "Reply with the single word OK." --model "$model" 2>&1 < /dev/null)
-  status=$?
-  printf 'prompt\t%s\t%s\t%s\n' "$model" "$status" "$(printf '%s' "$output" | tr '\t\n' '  ' | cut -c1-400)"
-done
-# What the proxy recorded meanwhile: the proof that each prompt reached its upstream.
-cat "$usage.1" "$usage" 2>/dev/null | awk -F '\t' -v since="$started" '$1 >= since { print "usage\t" $0 }'
-health=$("$launcher" --status 2>&1); printf 'health\t%s\t%s\n' "$?" "$(printf '%s' "$health" | tr '\t\n' '  ')"
-cd / && rm -rf "$work"
-"""
-_LIVE_SCRIPT = PORTABLE_SH + _LIVE_SCRIPT
-
-
-
 class LiveProbe(FactBase):
     """
     One tiny prompt per tier through the launcher (the user's own Claude Code login), then the
-    proxy's health. Starts the proxy if needed; only with ``--data live=true``.
+    proxy's health (``operations/sh/live.sh``). Starts the proxy if needed; only with
+    ``--data live=true``.
 
     + launcher: absolute path of the launcher
     + usage_record: absolute path of the proxy's usage record
@@ -115,7 +80,7 @@ class LiveProbe(FactBase):
 
     def command(self, launcher: str, usage_record: str, models) -> str:
         quoted = " ".join(shlex.quote(model) for model in models)
-        return (f"sh -c {shlex.quote(_LIVE_SCRIPT)} live {shlex.quote(launcher)} "
+        return (f"sh -c {shlex.quote(load('portable', 'live'))} live {shlex.quote(launcher)} "
                 f"{shlex.quote(usage_record)} {quoted}")
 
     @staticmethod

@@ -17,36 +17,11 @@ from pyinfra.operations.util.files import generate_color_diff
 
 from operations.facts.host import Entry
 from operations.model.backups import backups_beyond
+from operations.sh import call
 
-# Keeps differing old content as PATH.<UTC time>[.N].bak, a private copy created exclusively
-# (set -C never overwrites an existing backup). Not a hard link: chmod on a link would change
-# the live file's mode too.
-_BACKUP = (
-    'if [ -f "$dest" ] && ! cmp -s "$tmp" "$dest"; then '
-    'stamp=$(date -u +%Y%m%dT%H%M%SZ); backup="$dest.$stamp.bak"; n=0; '
-    'until (umask 077; set -C; : > "$backup") 2>/dev/null; do n=$((n+1)); '
-    'backup="$dest.$stamp.$n.bak"; '
-    '[ "$n" -lt 100 ] || { echo "openClaude: cannot back up $dest" >&2; exit 1; }; done; '
-    'cat "$dest" > "$backup" || { echo "openClaude: cannot back up $dest" >&2; exit 1; }; '
-    'echo "openClaude: kept the previous $dest as $backup"; '
-)
-
-
-def _backup(prune: str) -> str:
-    """The backup command; ``prune`` (removing older backups) runs only once the backup exists."""
-    return f"{_BACKUP}{prune}fi"
-
-
-# Temp files older than this (minutes) are a killed run's leftovers, not a running one's.
-_STALE_MINUTES = 60
-
-
-def _remove_stale(directory: str, pattern: str) -> str:
-    """A command removing this user's temp files matching ``pattern`` left by killed runs."""
-    return (
-        f"find {shlex.quote(directory)} -maxdepth 1 -type f -name {shlex.quote(pattern)} "
-        f"-mmin +{_STALE_MINUTES} -exec rm -f {{}} + 2>/dev/null; "
-    )
+def _files_sh(function: str, *arguments) -> StringCommand:
+    """A call of ``operations/sh/files.sh``'s ``function``."""
+    return StringCommand(call("files", function, *arguments))
 
 
 def _mode_text(mode: int) -> str:
@@ -113,36 +88,17 @@ def placed_file(
         )
 
     tmp = f"{directory}/.{name}.{uuid.uuid4().hex[:12]}.tmp"
-    seen = f"{tmp}.seen"
-    quoted = f"dest={shlex.quote(path)}; tmp={shlex.quote(tmp)}; seen={shlex.quote(seen)}"
-    prune = "".join(
-        f"rm -f {shlex.quote(f'{directory}/{backup}')} && "
-        f"echo {shlex.quote(f'openClaude: removed the old backup {directory}/{backup}')}; "
-        for backup in stale
-    )
-    # Created private first, so secret content never sits in a readable temp file.
-    yield StringCommand(
-        f'{quoted}; {_remove_stale(directory, f".{name}.*.tmp*")}umask 077 && : > "$tmp"'
-    )
+    yield _files_sh("start_temp", path, tmp)
     yield FileUploadCommand(BytesIO(wanted), tmp)
     # Replace only what this run read: another run (a rollback, say) may have written since.
     if current.kind == "file":
-        yield StringCommand(f'{quoted}; umask 077 && : > "$seen"')
-        yield FileUploadCommand(BytesIO(current.content), seen)
-        unchanged = 'cmp -s "$seen" "$dest"; same=$?; rm -f "$seen"; [ "$same" = 0 ]'
-    elif current.kind == "missing":
-        unchanged = '[ ! -e "$dest" ] && [ ! -L "$dest" ]'
+        was = f"{tmp}.seen"
+        yield _files_sh("private_file", was)
+        yield FileUploadCommand(BytesIO(current.content), was)
     else:
-        unchanged = "true"
-    changed = shlex.quote(
-        f"openClaude: {path} changed after this run read it (another openClaude run?); "
-        "it was left as it is; re-run"
-    )
-    yield StringCommand(
-        f'{quoted}; if ! {{ {unchanged}; }}; then rm -f "$tmp"; echo {changed} >&2; exit 1; fi; '
-        f'chmod {_mode_text(mode)} "$tmp" && {{ {_backup(prune)}; }} && '
-        'mv -f "$tmp" "$dest"'
-    )
+        was = "missing" if current.kind == "missing" else "any"
+    yield _files_sh("replace_file", path, tmp, was, _mode_text(mode),
+                    *(f"{directory}/{backup}" for backup in stale))
 
 
 @operation()
@@ -169,42 +125,6 @@ def directory(path: str, *, current: Entry, mode: int | None = None):
         return
     mode_args = f"-m {_mode_text(mode)} " if mode is not None else ""
     yield f"mkdir -p {mode_args}{shlex.quote(path)}"
-
-
-# listed PATH: PATH's directory has an entry spelled exactly as PATH's last part.
-_LISTED = (
-    'listed() { for e in "${1%/*}"/* "${1%/*}"/.[!.]*; do [ "$e" = "$1" ] && return 0; done; '
-    "return 1; }; "
-)
-# runs_launcher NAME: NAME runs the launcher (its --help answers with the launcher's usage);
-# else $why holds the first line of what it said.
-_RUNS_LAUNCHER = (
-    'runs_launcher() { why=$("$1" --help 2>&1 </dev/null) && '
-    'case $why in "Usage: openClaude"*) return 0 ;; esac; why=$(printf "%s\\n" "$why" | head -n 1); '
-    "return 1; }; "
-)
-
-
-def _proof(path: str, resolved: str) -> str:
-    """Shell proving both names run the launcher; else the launcher is put back from the copy
-    ``$keep`` (when the link step broke it), the filesystem problem named, and exit 1."""
-    directory = posixpath.dirname(path)
-    broken = shlex.quote(
-        f"openClaude: making {path} a link to {resolved} turned {resolved} into a link to itself: "
-        f"the filesystem of {directory} treats both names as one file but reports two (a "
-        "case-insensitive filesystem that gives each spelling its own inode). The launcher was "
-        f"put back and runs as {resolved}; for a second name choose one that differs in more "
-        "than case: --data launcher_alias=PATH.")
-    return (
-        f"{_RUNS_LAUNCHER}"
-        'if runs_launcher "$target" && runs_launcher "$alias"; then rm -f "$keep"; '
-        'elif [ -f "$keep" ] && { [ -L "$target" ] || [ ! -f "$target" ]; }; then '
-        f'rm -f "$alias"; mv -f "$keep" "$target"; echo {broken} >&2; exit 1; '
-        'else rm -f "$keep"; failed=$alias; runs_launcher "$target" || failed=$target; '
-        'runs_launcher "$failed"; '
-        'echo "openClaude: after this run $failed does not run the launcher ($why): check the '
-        f'filesystem of {directory} (mounted noexec? no symbolic links?)" >&2; exit 1; fi'
-    )
 
 
 @operation()
@@ -239,14 +159,12 @@ def symlink(path: str, target: str, *, current: Entry, same_file: bool = False,
     """
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
     one_name = path.casefold() == resolved.casefold()
-    quoted = (f"alias={shlex.quote(path)}; target={shlex.quote(resolved)}; "
-              'keep="$target.$$.keep"; ')
     if current.link == target or (one_name and same_file and not current.link):
         if not launcher_changes:
             host.noop(f"{path} already points at {target}" if current.link == target
                       else f"{path} is {resolved} itself (a case-insensitive filesystem)")
             return
-        yield f"{quoted}{_proof(path, resolved)}"
+        yield _files_sh("prove_launcher", path, resolved)
         return
     directory, name = posixpath.split(path)
     replaced = current.kind != "missing" and not current.link  # what the command backs up
@@ -254,27 +172,8 @@ def symlink(path: str, target: str, *, current: Entry, same_file: bool = False,
     if stale and state.is_executing:
         host.log_styled(f"openClaude: removing the oldest backups of {path} (keeping "
                         f"{backups_kept}): {', '.join(stale)}", fg="yellow", log_func=logger.warning)
-    prune = "".join(f"rm -f {shlex.quote(f'{directory}/{backup}')}; " for backup in stale)
-    # A copy of the launcher, for the proof to put back should the link step break it.
-    replace = (
-        'if [ -f "$target" ] && [ ! -L "$target" ]; then cp -p "$target" "$keep"; fi; '
-        'if [ -e "$alias" ] && [ ! -L "$alias" ]; then '
-        'mv "$alias" "$alias.$(date -u +%Y%m%dT%H%M%SZ).bak" && '
-        f"echo {shlex.quote(f'openClaude: kept the previous {path} as a .bak beside it')}; "
-        f"{prune}fi && "
-        f'ln -sfn {shlex.quote(target)} "$alias"'
-    )
-    if not one_name:
-        yield f"{quoted}{replace} && {{ {_proof(path, resolved)}; }}"
-        return
-    itself = shlex.quote(
-        f"openClaude: {path} is {resolved} itself (a case-insensitive filesystem); no link needed")
-    yield (
-        f"{quoted}{_LISTED}"
-        'if [ ! -L "$alias" ] && { [ "$alias" -ef "$target" ] || '
-        '{ [ -e "$alias" ] && ! listed "$alias"; }; }; then '
-        f"echo {itself}; else {replace}; fi && {{ {_proof(path, resolved)}; }}"
-    )
+    yield _files_sh("link_alias", path, target, resolved, "yes" if one_name else "no",
+                    *(f"{directory}/{backup}" for backup in stale))
 
 
 @operation()
@@ -300,10 +199,4 @@ def master_key(path: str, *, current: Entry):
         else:
             yield f"chmod 600 {quoted}"
         return
-    # ln refuses to replace a key another run made meanwhile: the first key stays.
-    directory, name = posixpath.split(path)
-    yield (
-        f"{_remove_stale(directory, f'{name}.*.tmp')}umask 077 && tmp={quoted}.$$.tmp && "
-        'printf "sk-%s\\n" "$(od -An -N32 -tx1 /dev/urandom | tr -d " \\n")" > "$tmp" && '
-        f'{{ ln "$tmp" {quoted} 2>/dev/null || true; }} && rm -f "$tmp"'
-    )
+    yield _files_sh("new_master_key", path)

@@ -13,7 +13,6 @@ output is what it read at its start, so two runs never interleave their changes.
 from __future__ import annotations
 
 import logging
-import shlex
 import socket
 import uuid
 from contextlib import contextmanager
@@ -23,75 +22,9 @@ from pyinfra import host, logger, state
 from pyinfra.api import FunctionCommand, StringCommand
 from pyinfra.api.state import BaseStateCallback
 
-from operations.facts.host import redigest
+from operations.sh import call
 
 LOCK_DIR = ".openclaude.lock"
-
-# Shell helpers, POSIX sh and BSD userland: /proc where it exists (Linux), ps and sysctl otherwise.
-_PROCESS = r"""
-boot_id() {
-  if [ -r /proc/sys/kernel/random/boot_id ]; then read -r b < /proc/sys/kernel/random/boot_id; echo "$b"
-  else sysctl -n kern.boottime 2>/dev/null | tr -d ' '; fi
-}
-stat_of() { [ -r "/proc/$1/stat" ] && read -r s < "/proc/$1/stat" && echo "$s"; }
-parent_of() {
-  if s=$(stat_of "$1"); then s=${s##*) }; set -- $s; echo "$2"
-  else ps -o ppid= -p "$1" 2>/dev/null | tr -d ' '; fi
-}
-name_of() {
-  if s=$(stat_of "$1"); then s=${s#*(}; echo "${s%)*}"
-  else n=$(ps -o comm= -p "$1" 2>/dev/null); echo "${n##*/}"; fi
-}
-# A token that changes when the pid is reused; empty when the process is gone (or a zombie).
-started_of() {
-  if s=$(stat_of "$1"); then s=${s##*) }; set -- $s; [ "$1" = Z ] || echo "${20}"
-  elif [ ! -d /proc/self ]; then ps -o lstart= -p "$1" 2>/dev/null | tr -d ' '; fi
-}
-anchor=$$
-while parent=$(parent_of "$anchor") && [ -n "$parent" ] && [ "$parent" -gt 1 ]; do
-  case $(name_of "$anchor") in sh|bash|dash|zsh|ksh|mksh|ash|-*) anchor=$parent ;; *) break ;; esac
-done
-"""
-
-_TAKE = r"""
-boot=$(boot_id); said=""; deadline=$(( $(date +%s) + wait ))
-while ! mkdir "$lock" 2>/dev/null; do
-  opid=""; ostarted=""; oboot=""; osince="an unknown time"; oabout="another openClaude run"
-  if [ -r "$lock/owner" ]; then
-    while IFS='=' read -r key value; do
-      case $key in pid) opid=$value ;; started) ostarted=$value ;; boot) oboot=$value ;;
-        since) osince=$value ;; about) oabout=$value ;; esac
-    done < "$lock/owner"
-  fi
-  stale=""
-  if [ -z "$opid" ]; then
-    # mkdir done, owner not written yet: a run starting now, unless it was killed in between.
-    [ -n "$(find "$lock" -prune -mmin +1 2>/dev/null)" ] && stale="its owner file is missing"
-  elif [ "$oboot" != "$boot" ]; then stale="it was taken before this machine last booted"
-  elif [ -z "$ostarted" ] || [ "$(started_of "$opid")" != "$ostarted" ]; then
-    stale="its process $opid is gone"
-  fi
-  if [ -n "$stale" ]; then
-    moved="$lock.stale.$$"
-    if mv "$lock" "$moved" 2>/dev/null; then
-      rm -rf "$moved"
-      echo "openClaude: took over $lock from $oabout (pid ${opid:-unknown}, started $osince): $stale"
-    fi
-    continue
-  fi
-  if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "openClaude: another openClaude run is changing this home: $oabout (pid ${opid:-unknown}, started $osince; lock $lock). Waited ${wait}s; nothing was changed. Re-run once it has finished (remove $lock only if no such run exists)." >&2
-    exit 1
-  fi
-  [ -n "$said" ] || echo "openClaude: waiting up to ${wait}s for $oabout (pid ${opid:-unknown}, started $osince) to finish"
-  said=1
-  sleep 1
-done
-printf 'run=%s\npid=%s\nstarted=%s\nboot=%s\nsince=%s\nabout=%s\n' "$run" "$anchor" \
-  "$(started_of "$anchor")" "$boot" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$about" > "$lock/owner"
-"""
-
-_RELEASE = 'grep -qx "run=$run" "$lock/owner" 2>/dev/null && rm -rf "$lock"; true'
 
 
 @dataclass
@@ -105,10 +38,6 @@ class RunLock:
     digest: str
     run: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def variables(self) -> str:
-        return (f"lock={shlex.quote(self.path)}; run={self.run}; wait={int(self.wait)}; "
-                f"about={shlex.quote(self.about)}")
-
     def take_command(self) -> FunctionCommand:
         """Take the lock (waiting up to ``wait`` s), then re-read: go on only if unchanged."""
         return FunctionCommand(self._take, (), {})
@@ -116,15 +45,9 @@ class RunLock:
     def _take(self, state, host) -> bool:
         # Run from the controller so that what the command says (waiting, taken over, refused)
         # is shown: pyinfra prints a command's output only with -vvv or when it fails.
-        changed = shlex.quote(
-            "openClaude: this home changed after this run read it (another openClaude run "
-            "finished meanwhile?); nothing was changed; re-run"
-        )
-        status, output = host.run_shell_command(StringCommand(
-            f"{self.variables()}; want={shlex.quote(self.digest)}\n{_PROCESS}{_TAKE}"
-            f'{redigest(self.script)}\nif [ "$digest" != "$want" ]; then {_RELEASE}; '
-            f"echo {changed} >&2; exit 1; fi"
-        ))
+        status, output = host.run_shell_command(StringCommand(call(
+            ("digest", "lock"), "lock_unchanged", self.path, self.run, int(self.wait), self.about,
+            self.script, self.digest)))
         for line in output.stdout_lines:
             if line.startswith("openClaude:"):
                 host.log_styled(line, fg="yellow", log_func=logger.warning)
@@ -133,7 +56,7 @@ class RunLock:
         return status
 
     def release_command(self) -> StringCommand:
-        return StringCommand(f"{self.variables()}; {_RELEASE}")
+        return StringCommand(call("lock", "release_lock", self.path, self.run))
 
 
 class _ReleaseOnError(BaseStateCallback):

@@ -12,9 +12,9 @@ from pyinfra.api import FileUploadCommand, operation
 
 from operations.model.sources import installed_source, uv_install_args, wanted_source
 from operations.model.supply_chain import lock_constraints, read_lock, receipt_constraints
+from operations.sh import call, load
 
 UV_HOME_DIR = ".local/share/openclaude/uv"
-_INSTALL_SCRIPT = Path(__file__).with_name("litellm_install.sh").read_text()
 _MAC_INSTALL_UV = (
     "Install uv for this user (brew install uv, or uv's standalone installer, which puts it in "
     "~/.local/bin), or the Command Line Tools for python3 and pip (xcode-select --install)"
@@ -49,7 +49,6 @@ def uv_installed(requirement: str = "uv", *, facts: dict):
     if facts.get("uv"):
         host.noop(f"uv found at {facts['uv']}")
         return
-    home = shlex.quote(facts["home"])
     if facts.get("python3_stub"):
         stub = (
             "openClaude: uv is not installed, and /usr/bin/python3 is macOS's placeholder that "
@@ -66,14 +65,7 @@ def uv_installed(requirement: str = "uv", *, facts: dict):
         f"--target ~/{UV_HOME_DIR} {requirement}' (no sudo is used). {install_pip}, and re-run. "
         "pip said:"
     )
-    yield (
-        'log=$(mktemp "${TMPDIR:-/tmp}/openclaude-uv.XXXXXX") && trap \'rm -f "$log"\' EXIT && '
-        f"if ! python3 -m pip install --quiet --disable-pip-version-check --upgrade "
-        f'--target {home}/{UV_HOME_DIR} {shlex.quote(requirement)} > "$log" 2>&1; then '
-        f'echo {shlex.quote(failed)} >&2; tail -n 5 "$log" >&2; exit 1; fi && '
-        f"mkdir -p {home}/.local/bin && "
-        f"ln -sfn {home}/{UV_HOME_DIR}/bin/uv {home}/.local/bin/uv && {home}/.local/bin/uv --version"
-    )
+    yield call("tools", "install_uv", facts["home"], UV_HOME_DIR, requirement, failed)
 
 
 @operation()
@@ -118,5 +110,5 @@ def litellm_installed(requirement: str, *, facts: dict, lock: Path | None = None
         yield FileUploadCommand(BytesIO(lock.read_bytes()), upload)
     arguments = [_uv_path(facts), upload, f"files/{lock.name}" if lock else "",
                  "1" if receipt else "0", requirement, *uv_install_args(requirement)]
-    yield (f"sh -c {shlex.quote(_INSTALL_SCRIPT)} litellm-install "
+    yield (f"sh -c {shlex.quote(load('litellm_install'))} litellm-install "
            + " ".join(shlex.quote(argument) for argument in arguments))

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # login_agent OS WANTED LAUNCH_AGENT SYSTEMD_UNIT: the user's service manager for the login
 # agent and whether the agent is loaded in it. OS is `uname -s`; WANTED is "yes" when the deploy
 # wants the agent; the other two are the home-relative paths of its file on macOS and on Linux.

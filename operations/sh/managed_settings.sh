@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Claude Code's managed settings on this system, for verify.py: one line per file that exists,
 # "file<TAB>path<TAB>base64 of its bytes". $1: the Linux directory, $2: the macOS one;
 # OPENCLAUDE_MANAGED_SETTINGS_ROOT (tests) goes in front of the directory.

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # What verify.py reads of LiteLLM's tool environment: its distributions, the files the
 # compromised releases left, the 1.107.0 daemon's lock, and the marker values of its Python.
 # Arguments: the environment's directory; the daemon's lock; the marker reader (Python source);

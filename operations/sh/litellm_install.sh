@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Installs LiteLLM as a uv tool. Whatever fails, the installed LiteLLM (or its absence) is left
 # as it was: the lock's distributions are checked against their sha256 first, in a throwaway
 # environment, and a replacing install is first made in a staging tool directory.

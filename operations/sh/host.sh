@@ -1,0 +1,105 @@
+# shellcheck shell=sh
+# The OpenClaudeHost fact (operations/facts/host.py): everything a converged deploy compares
+# against, in one command. The fact calls `tools UV_DIR...` first, then `entry`, `same`,
+# `on_path` and `models` as asked. Lines: "<field>\t<value>",
+# "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>", "same\t<path>\t<other>" when both
+# name one file (a symlink, or one entry on a case-insensitive filesystem) and, for every path
+# but secret files, "backup\t<path>\t<name of a PATH.*.bak beside it>".
+# Secret files are described, never read: only whether they look like a LiteLLM key.
+
+mode_of() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null; }
+
+# entry content|describe|key PATH: one home-relative path.
+entry() {
+  p="$HOME/$2"; target=""; kind=missing; mode=""; body=""
+  [ -L "$p" ] && target=$(readlink "$p")
+  if [ -d "$p" ]; then kind=dir; mode=$(mode_of "$p")
+  elif [ -f "$p" ]; then
+    kind="file"; mode=$(mode_of "$p")
+    if [ ! -r "$p" ]; then kind=unreadable
+    elif [ "$1" = content ]; then body=$(base64 < "$p" | tr -d '\n')
+    elif [ "$1" = key ]; then
+      # One line, as the launcher reads it (the first line is the key).
+      if [ "$(grep -c . "$p")" = 1 ] && head -n 1 "$p" | grep -Eq '^sk-[0-9a-f]{64}$'; then
+        body=valid; else body=invalid; fi
+    fi
+  elif [ -e "$p" ] || [ -L "$p" ]; then kind=other
+  elif [ -d "${p%/*}" ] && [ ! -x "${p%/*}" ]; then kind=unreadable
+  fi
+  if [ "$1" != key ]; then
+    for backup in "$p".*.bak; do
+      [ -f "$backup" ] && printf 'backup\t%s\t%s\n' "$2" "${backup##*/}"
+    done
+  fi
+  printf 'entry\t%s\t%s\t%s\t%s\t%s\n' "$2" "$kind" "$target" "$mode" "$body"
+}
+
+# listed PATH: PATH's directory has an entry spelled exactly as PATH's last part (on a
+# case-insensitive filesystem PATH may name an entry spelled otherwise).
+listed() { for e in "${1%/*}"/* "${1%/*}"/.[!.]*; do [ "$e" = "$1" ] && return 0; done; return 1; }
+lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
+
+# same PATH OTHER: the home-relative paths name one file (-ef), or differ in case only with
+# PATH found under another spelling: a case-insensitive filesystem that reports an inode per
+# spelling.
+same() {
+  { [ "$HOME/$1" -ef "$HOME/$2" ] || { [ -e "$HOME/$1" ] && ! listed "$HOME/$1" &&
+    [ "$(lower "$1")" = "$(lower "$2")" ]; }; } && printf 'same\t%s\t%s\n' "$1" "$2"
+  true
+}
+
+# tools UV_DIR...: the home, uv (on PATH or in a UV_DIR), python3, the OS, uv's tool
+# directories and LiteLLM's uv receipt. Sets uv, tool_dir and os for the functions below.
+tools() {
+  printf 'home\t%s\n' "$HOME"
+  uv=$(find_tool uv "$@")
+  printf 'uv\t%s\n' "$uv"
+  python3=$(command -v python3 2>/dev/null)
+  printf 'python3\t%s\n' "$python3"
+  os=$(uname -s 2>/dev/null)
+  printf 'os\t%s\n' "$os"
+  # A Mac without the Command Line Tools: /usr/bin/python3 is a stub that opens an install dialog.
+  if [ "$os" = Darwin ] && [ "$python3" = /usr/bin/python3 ] && ! xcode-select -p >/dev/null 2>&1; then
+    printf 'python3_stub\t1\n'
+  fi
+  if [ -n "$uv" ]; then
+    tool_dir=$("$uv" tool dir 2>/dev/null)
+    printf 'tool_dir\t%s\n' "$tool_dir"
+    printf 'bin_dir\t%s\n' "$("$uv" tool dir --bin 2>/dev/null)"
+    receipt="$tool_dir/litellm/uv-receipt.toml"
+    [ -r "$receipt" ] && printf 'receipt\t%s\n' "$(base64 < "$receipt" | tr -d '\n')"
+  fi
+  true
+}
+
+# on_path DIR: whether HOME/DIR is on the login shell's PATH (a new terminal's), and the file
+# that shell reads at login. Asked of that shell, with a watchdog, only when this shell's PATH
+# lacks DIR.
+on_path() {
+  shell=${SHELL:-/bin/sh}; dir="$HOME/$1"
+  printf 'shell\t%s\n' "$shell"
+  case ${shell##*/} in
+    zsh) profile=.zprofile ;;
+    bash) if [ -f "$HOME/.bash_profile" ]; then profile=.bash_profile
+          elif [ -f "$HOME/.bash_login" ]; then profile=.bash_login
+          elif [ "$os" = Darwin ]; then profile=.bash_profile
+          else profile=.profile; fi ;;
+    fish) profile=.config/fish/config.fish ;;
+    *) profile=.profile ;;
+  esac
+  printf 'profile\t%s\n' "$profile"
+  case ":$PATH:" in *":$dir:"*) printf 'on_path\tyes\n'; return ;; esac
+  # shellcheck disable=SC2016 # $PATH is the login shell's, expanded there
+  login=$(limited 10 "$shell" -l -c 'printf "\nopenclaude-path=%s\n" "$PATH"' 2>/dev/null \
+    | sed -n 's/^openclaude-path=//p' | tail -n 1)
+  if [ -z "$login" ]; then printf 'on_path\tunknown\n'; return; fi
+  case ":$login:" in *":$dir:"*) printf 'on_path\tyes\n' ;; *) printf 'on_path\tno\n' ;; esac
+}
+
+# models READER ID...: the ids' entries in the installed LiteLLM's model map (READER: Python).
+models() {
+  reader=$1; shift; python="$tool_dir/litellm/bin/python"
+  if [ -n "$uv" ] && [ -x "$python" ]; then
+    printf 'models\t%s\n' "$("$python" -c "$reader" "$@" 2>/dev/null)"
+  fi
+}
