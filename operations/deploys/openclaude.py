@@ -29,7 +29,7 @@ from operations.model.login_agent import login_agent
 from operations.model.render import config_text, launcher_values, settings_tiers
 from operations.model.routes import pinned_tiers
 from operations.model.supply_chain import lock_path
-from operations.ops.homefiles import directory, master_key, placed_file, symlink
+from operations.ops.homefiles import directory, master_key, placed_file, placed_files, symlink
 from operations.ops.inputs import inputs_usable, model_ids_current, say_once
 from operations.ops.login_agent import proxy_at_login
 from operations.ops.runlock import lock_changes, registered_operations
@@ -112,9 +112,12 @@ class _Target:
     def entry(self, key: str):
         return self.entries[self.paths[key]]
 
+    def path(self, key: str) -> str:
+        return f"{self.home}/{self.paths[key]}"
+
     def where(self, key: str) -> dict:
         """An operation's ``path`` (absolute) and ``current`` (the fact's ``Entry``) for ``key``."""
-        return {"path": f"{self.home}/{self.paths[key]}", "current": self.entry(key)}
+        return {"path": self.path(key), "current": self.entry(key)}
 
 
 def _inputs_usable(target: _Target) -> bool:
@@ -166,13 +169,12 @@ def _routing_config(target: _Target) -> None:
 
 
 def _files_beside_config(target: _Target) -> None:
-    for entry in PLACED:
-        placed_file(
-            name=f"The {entry.about} beside the config",
-            **target.where(entry.role),
-            content=(FILES / entry.name).read_text(),
-            backups_kept=target.data.backups_kept,
-        )
+    placed_files(
+        name="Beside the config: " + ", ".join(entry.name for entry in PLACED),
+        files=[(target.path(entry.role), (FILES / entry.name).read_text(), target.entry(entry.role))
+               for entry in PLACED],
+        backups_kept=target.data.backups_kept,
+    )
 
 
 def _launcher(target: _Target) -> None:

@@ -20,7 +20,6 @@ class BesideConfig:
 
     role: str  # its key among the managed paths
     name: str  # its file name
-    about: str  # what it is, as the deploy's output and the docs name it
     placed: bool = True  # placed by the deploy from files/<name>; else written at run time
     launcher: str | None = None  # the launcher variable that holds its absolute path
 
@@ -31,34 +30,34 @@ class BesideConfig:
 
 
 BESIDE_CONFIG = (
-    BesideConfig("callbacks", "openclaude_callbacks.py", "output-limit and usage callbacks"),
-    BesideConfig("usage_script", "openclaude_usage.py", "usage record reader (openclaude --usage)",
-                 launcher="USAGE_SCRIPT"),
-    BesideConfig("count_tokens", "openclaude_count_tokens.py", "token-counting route"),
-    BesideConfig("bedrock_fields", "openclaude_bedrock_fields.py",
-                 "Bedrock Claude request-fields rule"),
-    BesideConfig("passthrough", "openclaude_passthrough.py", "subscription pass-through"),
-    BesideConfig("relay", "openclaude_relay.py", "pass-through wire pieces"),
-    BesideConfig("settings_script", "openclaude_settings.py", "settings transform",
-                 launcher="SETTINGS_SCRIPT"),
-    BesideConfig("aws_script", "openclaude_aws.py", "AWS identity helper", launcher="AWS_SCRIPT"),
-    BesideConfig("models", "openclaude_models.py",
-                 "model resolution through LiteLLM's router (a 400 naming the tiers)"),
-    BesideConfig("layers_script", "openclaude_layers.py",
-                 "settings layers helper (the --settings layer, managed settings)",
-                 launcher="LAYERS_SCRIPT"),
+    # LiteLLM's callbacks: the output limit, the usage record, the Bedrock fallback guard.
+    BesideConfig("callbacks", "openclaude_callbacks.py"),
+    # Reads the usage record (openclaude --usage).
+    BesideConfig("usage_script", "openclaude_usage.py", launcher="USAGE_SCRIPT"),
+    # Answers POST /v1/messages/count_tokens on every tier.
+    BesideConfig("count_tokens", "openclaude_count_tokens.py"),
+    # Only the request fields AWS documents reach Claude on Bedrock.
+    BesideConfig("bedrock_fields", "openclaude_bedrock_fields.py"),
+    # The subscription tiers' pass-through, and its wire pieces.
+    BesideConfig("passthrough", "openclaude_passthrough.py"),
+    BesideConfig("relay", "openclaude_relay.py"),
+    # The settings transform the launcher runs at every launch.
+    BesideConfig("settings_script", "openclaude_settings.py", launcher="SETTINGS_SCRIPT"),
+    # Resolves the AWS identity the proxy signs with.
+    BesideConfig("aws_script", "openclaude_aws.py", launcher="AWS_SCRIPT"),
+    # Model resolution through LiteLLM's router (a 400 naming the tiers).
+    BesideConfig("models", "openclaude_models.py"),
+    # The settings layers helper (the --settings layer, managed settings).
+    BesideConfig("layers_script", "openclaude_layers.py", launcher="LAYERS_SCRIPT"),
     # Written by the launcher: the --settings layers it hands claude (they hold the proxy key).
-    BesideConfig("claude_layers", "claude-layers", "the launcher's --settings layers", placed=False,
-                 launcher="LAYERS_DIR"),
+    BesideConfig("claude_layers", "claude-layers", placed=False, launcher="LAYERS_DIR"),
     # Written by the proxy's callback, read by the launcher's --usage.
-    BesideConfig("usage_record", "usage.tsv", "usage record", placed=False,
-                 launcher="USAGE_RECORD"),
-    # Written by the pass-through, read by the launcher's --usage.
-    BesideConfig("plan_standing", "plan.json", "plan's standing (Anthropic's last unified headers)",
-                 placed=False, launcher="PLAN_STANDING"),
+    BesideConfig("usage_record", "usage.tsv", placed=False, launcher="USAGE_RECORD"),
+    # Written by the pass-through (Anthropic's last unified headers), read by --usage.
+    BesideConfig("plan_standing", "plan.json", placed=False, launcher="PLAN_STANDING"),
     # Written by the launcher when the settings use awsCredentialExport.
-    BesideConfig("aws_export_config", "openclaude-aws-config", "AWS config for awsCredentialExport",
-                 placed=False, launcher="AWS_EXPORT_CONFIG"),
+    BesideConfig("aws_export_config", "openclaude-aws-config", placed=False,
+                 launcher="AWS_EXPORT_CONFIG"),
 )
 BY_ROLE = {entry.role: entry for entry in BESIDE_CONFIG}
 PLACED = tuple(entry for entry in BESIDE_CONFIG if entry.placed)

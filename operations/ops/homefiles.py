@@ -62,12 +62,53 @@ def placed_file(
             current=facts["entries"][".litellm/config.yaml"],
         )
     """
+    if _up_to_date(current, content, mode):
+        host.noop(f"{path} is up to date")
+        return
+    yield from _placing(path, content, current, mode=mode, show_diff=show_diff,
+                        backups_kept=backups_kept)
+
+
+@operation()
+def placed_files(files: list, *, mode: int = 0o600, backups_kept: int = 5):
+    """
+    Place several files as ``placed_file`` does, in one operation: a converged run prepares one
+    operation for all of them, not one each. Each file is replaced on its own, atomically.
+
+    + files: ``(path, content, current)`` for each file, as ``placed_file``'s arguments
+    + mode: the wanted permission bits of every file. Default 0o600.
+    + backups_kept: how many backups of each file to keep (the newest). Default 5.
+
+    **Example:**
+
+    .. code:: python
+
+        placed_files(
+            name="Beside the config: openclaude_usage.py",
+            files=[("/home/dev/.litellm/openclaude_usage.py", text, entry)],
+        )
+    """
+    differing = [(path, content, current) for path, content, current in files
+                 if not _up_to_date(current, content, mode)]
+    if not differing:
+        host.noop(f"{len(files)} files are up to date")
+        return
+    for path, content, current in differing:
+        yield from _placing(path, content, current, mode=mode, show_diff=True,
+                            backups_kept=backups_kept)
+
+
+def _up_to_date(current: Entry, content: str, mode: int) -> bool:
+    return (current.kind == "file" and current.content == content.encode("utf-8")
+            and not current.link and current.mode == mode)
+
+
+def _placing(path: str, content: str, current: Entry, *, mode: int, show_diff: bool,
+             backups_kept: int):
+    """The commands that place one file: a chmod when only its mode differs."""
     wanted = content.encode("utf-8")
     if current.kind == "file" and current.content == wanted and not current.link:
-        if current.mode == mode:
-            host.noop(f"{path} is up to date")
-        else:
-            yield StringCommand("chmod", _mode_text(mode), shlex.quote(path))
+        yield StringCommand("chmod", _mode_text(mode), shlex.quote(path))
         return
 
     if state.config.DIFF and show_diff:
