@@ -72,12 +72,12 @@ class OpenClaudeHost(FactBase):
 
     def command(self, content=(), described=(), keys=(), model_ids=(), same_files=(),
                 on_path=None, login_agent=None) -> str:
+        entries = [(kind, path) for kind, paths in
+                   (("content", content), ("describe", described), ("key", keys)) for path in paths]
         calls = [f"tools {shell_words(UV_DIRS)}"]
-        calls += [
-            f"entry {kind} {shlex.quote(path)}"
-            for kind, paths in (("content", content), ("describe", described), ("key", keys))
-            for path in paths
-        ]
+        if entries:
+            calls.append("modes " + " ".join(shlex.quote(path) for _, path in entries))
+        calls += [f"entry {kind} {shlex.quote(path)}" for kind, path in entries]
         calls += [f"same {shlex.quote(path)} {shlex.quote(other)}" for path, other in same_files]
         if on_path:
             calls.append(f"on_path {shlex.quote(on_path)}")

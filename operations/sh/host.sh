@@ -1,23 +1,57 @@
 # shellcheck shell=sh
 # The OpenClaudeHost fact (operations/facts/host.py): everything a converged deploy compares
-# against, in one command. The fact calls `tools UV_DIR...` first, then `entry`, `same`,
-# `on_path` and `models` as asked. Lines: "<field>\t<value>",
+# against, in one command. The fact calls `tools UV_DIR...` and `modes PATH...` first, then
+# `entry`, `same`, `on_path` and `models` as asked. Lines: "<field>\t<value>",
 # "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>", "same\t<path>\t<other>" when both
 # name one file (a symlink, or one entry on a case-insensitive filesystem) and, for every path
 # but secret files, "backup\t<path>\t<name of a PATH.*.bak beside it>".
 # Secret files are described, never read: only whether they look like a LiteLLM key.
 
-mode_of() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null; }
+nl='
+'
+
+# modes PATH...: reads the permission bits of the home-relative PATHs with one stat, not one
+# each, for mode_of: GNU's (it has --version) with -c, else BSD's (a Mac's) with -f.
+modes() {
+  count=$#
+  for relative in "$@"; do set -- "$@" "$HOME/$relative"; done
+  shift "$count"
+  if stat --version >/dev/null 2>&1; then set -- -c '%a %n' "$@"; else set -- -f '%Lp %N' "$@"; fi
+  known_modes=$(stat "$@" 2>/dev/null)
+}
+
+# mode_of PATH: sets mode to PATH's permission bits: from modes, else a stat of its own (a
+# path with a newline in it).
+mode_of() {
+  rest=$known_modes
+  while [ -n "$rest" ]; do
+    line=${rest%%"$nl"*}
+    if [ "${line#* }" = "$1" ]; then mode=${line%% *}; return; fi
+    [ "$line" = "$rest" ] && break
+    rest=${rest#*"$nl"}
+  done
+  mode=$(stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null)
+}
+
+# base64_of FILE: sets body to FILE in base64 on one line (GNU's base64 wraps lines, BSD's
+# does not), joined in the shell rather than by another process.
+base64_of() {
+  body=$(base64 < "$1")
+  saved_ifs=$IFS; IFS=$nl
+  # shellcheck disable=SC2086 # split on newlines on purpose (base64 has no glob characters)
+  set -- $body
+  IFS=; body="$*"; IFS=$saved_ifs
+}
 
 # entry content|describe|key PATH: one home-relative path.
 entry() {
   p="$HOME/$2"; target=""; kind=missing; mode=""; body=""
   [ -L "$p" ] && target=$(readlink "$p")
-  if [ -d "$p" ]; then kind=dir; mode=$(mode_of "$p")
+  if [ -d "$p" ]; then kind=dir; mode_of "$p"
   elif [ -f "$p" ]; then
-    kind="file"; mode=$(mode_of "$p")
+    kind="file"; mode_of "$p"
     if [ ! -r "$p" ]; then kind=unreadable
-    elif [ "$1" = content ]; then body=$(base64 < "$p" | tr -d '\n')
+    elif [ "$1" = content ]; then base64_of "$p"
     elif [ "$1" = key ]; then
       # One line, as the launcher reads it (the first line is the key).
       if [ "$(grep -c . "$p")" = 1 ] && head -n 1 "$p" | grep -Eq '^sk-[0-9a-f]{64}$'; then
@@ -67,7 +101,7 @@ tools() {
     printf 'tool_dir\t%s\n' "$tool_dir"
     printf 'bin_dir\t%s\n' "$("$uv" tool dir --bin 2>/dev/null)"
     receipt="$tool_dir/litellm/uv-receipt.toml"
-    [ -r "$receipt" ] && printf 'receipt\t%s\n' "$(base64 < "$receipt" | tr -d '\n')"
+    [ -r "$receipt" ] && base64_of "$receipt" && printf 'receipt\t%s\n' "$body"
   fi
   true
 }
