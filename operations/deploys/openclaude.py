@@ -29,7 +29,7 @@ from operations.model.login_agent import login_agent
 from operations.model.render import config_text, launcher_values, settings_tiers
 from operations.model.routes import pinned_tiers
 from operations.model.supply_chain import lock_path
-from operations.ops.homefiles import directory, master_key, placed_file, placed_files, symlink
+from operations.ops.homefiles import directories, master_key, placed_file, placed_files, symlink
 from operations.ops.inputs import inputs_usable, model_ids_current, say_once
 from operations.ops.login_agent import proxy_at_login
 from operations.ops.runlock import lock_changes, registered_operations
@@ -87,7 +87,9 @@ def openclaude(mode: str = "oauth"):
     # Task 1: LiteLLM from the chosen source, as a uv tool, with its lock's distributions.
     _litellm(target)
     # Task 2: the routing config, with a per-machine master key referenced from the environment,
-    # and the modules LiteLLM loads and scripts the launcher runs, all beside it.
+    # and the modules LiteLLM loads and scripts the launcher runs, all beside it; the directories
+    # of every task's files first.
+    _directories(target)
     _routing_config(target)
     _files_beside_config(target)
     # Tasks 3 and 4: the launcher (it runs the settings transform placed above at every launch)
@@ -145,13 +147,28 @@ def _litellm(target: _Target) -> None:
     )
 
 
+def _directories(target: _Target) -> None:
+    paths = target.paths
+
+    def private_when_new(key: str) -> int | None:
+        return 0o700 if target.entry(key).kind == "missing" else None
+
+    # The key's and the alias's directories are usually the config's and the launcher's.
+    wanted: dict = {}
+    for key, mode in (("config_dir", 0o700), ("key_dir", private_when_new("key_dir")),
+                      ("bin_dir", None), ("alias_dir", None),
+                      ("openclaude_dir", private_when_new("openclaude_dir"))):
+        wanted.setdefault(paths[key], (key, mode))
+    shown = [f"~/{path}" + (" (private)" if key == "config_dir" else "")
+             for path, (key, _) in wanted.items()]
+    directories(
+        name=(f"{', '.join(shown[:-1])} and {shown[-1]}" if len(shown) > 1 else shown[0]) + " exist",
+        wanted=[(target.path(key), target.entry(key), mode) for key, mode in wanted.values()],
+    )
+
+
 def _routing_config(target: _Target) -> None:
-    data, paths = target.data, target.paths
-    directory(name=f"~/{paths['config_dir']} exists and is private", **target.where("config_dir"),
-              mode=0o700)
-    if paths["key_dir"] != paths["config_dir"]:
-        directory(name=f"~/{paths['key_dir']} exists", **target.where("key_dir"),
-                  mode=0o700 if target.entry("key_dir").kind == "missing" else None)
+    data = target.data
     master_key(name="A per-machine master key for the proxy", **target.where("master_key_file"))
     config = config_text(data)
     placed_file(
@@ -179,7 +196,6 @@ def _files_beside_config(target: _Target) -> None:
 
 def _launcher(target: _Target) -> None:
     data, paths = target.data, target.paths
-    directory(name=f"~/{paths['bin_dir']} exists", **target.where("bin_dir"))
     tool_dir, bin_dir = tool_dirs(target.facts)
     launcher = render_launcher(launcher_values(data, target.home, tool_dir, bin_dir,
                                                target.facts.get("os")))
@@ -191,8 +207,6 @@ def _launcher(target: _Target) -> None:
         mode=0o755,
         backups_kept=data.backups_kept,
     )
-    if paths["alias_dir"] != paths["bin_dir"]:
-        directory(name=f"~/{paths['alias_dir']} exists", **target.where("alias_dir"))
     symlink(
         name=f"~/{paths['launcher_alias']} points at the launcher",
         **target.where("launcher_alias"),
@@ -212,11 +226,6 @@ def _launcher(target: _Target) -> None:
 
 def _derived_settings(target: _Target) -> None:
     data, paths = target.data, target.paths
-    directory(
-        name=f"~/{paths['openclaude_dir']} exists",
-        **target.where("openclaude_dir"),
-        mode=0o700 if target.entry("openclaude_dir").kind == "missing" else None,
-    )
     source = target.entry("claude_settings").content
     placed_file(
         name=f"~/{paths['openclaude_settings']} derived from ~/{paths['claude_settings']}",

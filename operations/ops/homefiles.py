@@ -143,29 +143,32 @@ def _placing(path: str, content: str, current: Entry, *, mode: int, show_diff: b
 
 
 @operation()
-def directory(path: str, *, current: Entry, mode: int | None = None):
+def directories(wanted: list):
     """
-    Ensure a directory exists; set its mode only when one is given.
+    Ensure directories exist; set a directory's mode only when one is given. One operation for
+    all of them: a converged run prepares one operation, not one each.
 
-    + path: absolute path on the target
-    + current: the path's ``Entry`` from the ``OpenClaudeHost`` fact
-    + mode: the wanted permission bits, or None to leave an existing directory's alone
+    + wanted: ``(path, current, mode)`` for each directory: its absolute path on the target, its
+      ``Entry`` from the ``OpenClaudeHost`` fact, and the wanted permission bits or None to
+      leave an existing directory's alone
 
     **Example:**
 
     .. code:: python
 
-        directory(name="Private LiteLLM directory", path="/home/dev/.litellm",
-                  current=entry, mode=0o700)
+        directories(name="~/.litellm (private) exists",
+                    wanted=[("/home/dev/.litellm", entry, 0o700)])
     """
-    if current.kind == "dir":
-        if mode is None or current.mode == mode:
-            host.noop(f"{path} exists")
-        else:
-            yield StringCommand("chmod", _mode_text(mode), shlex.quote(path))
-        return
-    mode_args = f"-m {_mode_text(mode)} " if mode is not None else ""
-    yield f"mkdir -p {mode_args}{shlex.quote(path)}"
+    commands = []
+    for path, current, mode in wanted:
+        if current.kind != "dir":
+            mode_args = f"-m {_mode_text(mode)} " if mode is not None else ""
+            commands.append(f"mkdir -p {mode_args}{shlex.quote(path)}")
+        elif mode is not None and current.mode != mode:
+            commands.append(StringCommand("chmod", _mode_text(mode), shlex.quote(path)))
+    if not commands:
+        host.noop(f"{len(wanted)} directories exist")
+    yield from commands
 
 
 @operation()
