@@ -374,6 +374,17 @@ requirements = [{ name = "litellm", git = "https://github.com/iamadamreed/litell
 """
 
 
+def test_litellm_runs_from_where_uv_put_it_else_where_uv_will():
+    """A converged host's fact asks uv only for its tool directory: the receipt says the rest."""
+    from operations.model.layout import tool_dirs
+
+    elsewhere = {"home": "/h", "tool_dir": "/t", "bin_dir": "/uv/bin"}
+    assert tool_dirs({**elsewhere, "receipt": RECEIPT_RELEASE}) == ("/t", "/h/.local/bin")
+    assert tool_dirs({**elsewhere, "receipt": RECEIPT_FORK}) == ("/t", "/uv/bin")
+    assert tool_dirs(elsewhere) == ("/t", "/uv/bin")
+    assert tool_dirs({"home": "/h"}) == ("/h/.local/share/uv/tools", "/h/.local/bin")
+
+
 def test_receipt_parser_reads_a_release_pin():
     assert installed_source(RECEIPT_RELEASE) == wanted_source("litellm[proxy]==1.108.5")
     assert installed_source(RECEIPT_RELEASE) != wanted_source("litellm[proxy]==1.108.4")

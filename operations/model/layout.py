@@ -7,6 +7,8 @@ import posixpath
 import shlex
 from dataclasses import dataclass
 
+from operations.model.sources import entrypoint_path
+
 # Where installers put uv and claude, searched after PATH: a non-interactive SSH shell's PATH
 # often lacks them (Homebrew on Apple silicon and on Intel Macs, Claude Code's native installer,
 # uv's own installer). "~/" is the target user's home.
@@ -96,11 +98,14 @@ def written_dirs(paths: dict) -> list[str]:
 
 
 def tool_dirs(facts: dict) -> tuple[str, str]:
-    """uv's tool and executable directories, with uv's defaults when uv was just installed."""
+    """uv's tool directory, and the directory of LiteLLM's executable: where uv's receipt says
+    it put it, else where uv will (the fact asks uv only then), else uv's defaults when uv was
+    just installed."""
     home = facts["home"]
+    installed = entrypoint_path(facts.get("receipt"))
     return (
         facts.get("tool_dir") or f"{home}/.local/share/uv/tools",
-        facts.get("bin_dir") or f"{home}/.local/bin",
+        posixpath.dirname(installed) if installed else facts.get("bin_dir") or f"{home}/.local/bin",
     )
 
 

@@ -158,3 +158,15 @@ def installed_source(receipt: str | None, tool: str = TOOL) -> Source | None:
                           subdirectory=entry.get("subdirectory") or subdirectory)
         return Source(tool, extras, specifier=SpecifierSet(entry.get("specifier", "")))
     return None
+
+
+def entrypoint_path(receipt: str | None, name: str = TOOL) -> str | None:
+    """Where uv installed the tool's ``name`` executable, as its receipt records; None when not."""
+    try:
+        entrypoints = tomllib.loads(receipt or "")["tool"]["entrypoints"]
+    except (tomllib.TOMLDecodeError, KeyError, TypeError):
+        return None
+    for entry in entrypoints:
+        if isinstance(entry, dict) and entry.get("name") == name and entry.get("install-path"):
+            return entry["install-path"]
+    return None

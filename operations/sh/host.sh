@@ -43,6 +43,21 @@ base64_of() {
   IFS=; body="$*"; IFS=$saved_ifs
 }
 
+# key_state FILE: sets body to valid when FILE's first line is a LiteLLM key (sk- and 64 hex
+# digits) and every other line is empty, as the launcher reads it; else to invalid.
+key_state() {
+  body=invalid
+  {
+    IFS= read -r line || [ -n "$line" ] || return 0
+    case $line in sk-*) ;; *) return 0 ;; esac
+    hex=${line#sk-}
+    case $hex in *[!0123456789abcdef]*) return 0 ;; esac
+    [ "${#hex}" = 64 ] || return 0
+    while IFS= read -r line || [ -n "$line" ]; do [ -z "$line" ] || return 0; done
+    body=valid
+  } < "$1"
+}
+
 # entry content|describe|key PATH: one home-relative path.
 entry() {
   p="$HOME/$2"; target=""; kind=missing; mode=""; body=""
@@ -52,10 +67,7 @@ entry() {
     kind="file"; mode_of "$p"
     if [ ! -r "$p" ]; then kind=unreadable
     elif [ "$1" = content ]; then base64_of "$p"
-    elif [ "$1" = key ]; then
-      # One line, as the launcher reads it (the first line is the key).
-      if [ "$(grep -c . "$p")" = 1 ] && head -n 1 "$p" | grep -Eq '^sk-[0-9a-f]{64}$'; then
-        body=valid; else body=invalid; fi
+    elif [ "$1" = key ]; then key_state "$p"
     fi
   elif [ -e "$p" ] || [ -L "$p" ]; then kind=other
   elif [ -d "${p%/*}" ] && [ ! -x "${p%/*}" ]; then kind=unreadable
@@ -83,7 +95,7 @@ same() {
 }
 
 # tools UV_DIR...: the home, uv (on PATH or in a UV_DIR), python3, the OS, uv's tool
-# directories and LiteLLM's uv receipt. Sets uv, tool_dir and os for the functions below.
+# directory and LiteLLM's uv receipt (else uv's executable directory). Sets uv, tool_dir and os for the functions below.
 tools() {
   printf 'home\t%s\n' "$HOME"
   uv=$(find_tool uv "$@")
@@ -99,9 +111,13 @@ tools() {
   if [ -n "$uv" ]; then
     tool_dir=$("$uv" tool dir 2>/dev/null)
     printf 'tool_dir\t%s\n' "$tool_dir"
-    printf 'bin_dir\t%s\n' "$("$uv" tool dir --bin 2>/dev/null)"
     receipt="$tool_dir/litellm/uv-receipt.toml"
-    [ -r "$receipt" ] && base64_of "$receipt" && printf 'receipt\t%s\n' "$body"
+    if [ -r "$receipt" ]; then
+      base64_of "$receipt"; printf 'receipt\t%s\n' "$body"
+    else
+      # Where uv will put LiteLLM's executable; once it has, its receipt says where it did.
+      printf 'bin_dir\t%s\n' "$("$uv" tool dir --bin 2>/dev/null)"
+    fi
   fi
   true
 }
@@ -124,8 +140,14 @@ on_path() {
   printf 'profile\t%s\n' "$profile"
   case ":$PATH:" in *":$dir:"*) printf 'on_path\tyes\n'; return ;; esac
   # shellcheck disable=SC2016 # $PATH is the login shell's, expanded there
-  login=$(limited 10 "$shell" -l -c 'printf "\nopenclaude-path=%s\n" "$PATH"' 2>/dev/null \
-    | sed -n 's/^openclaude-path=//p' | tail -n 1)
+  said=$(limited 10 "$shell" -l -c 'printf "\nopenclaude-path=%s\n" "$PATH"' 2>/dev/null)
+  # The last marked line: the login shell's profile may print lines of its own.
+  login=
+  while IFS= read -r line; do
+    case $line in openclaude-path=*) login=${line#openclaude-path=} ;; esac
+  done <<EOF
+$said
+EOF
   if [ -z "$login" ]; then printf 'on_path\tunknown\n'; return; fi
   case ":$login:" in *":$dir:"*) printf 'on_path\tyes\n' ;; *) printf 'on_path\tno\n' ;; esac
 }
