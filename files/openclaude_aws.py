@@ -200,10 +200,11 @@ def tier_regions(config_path: str) -> list[str]:
 
 
 def bedrock_tiers(config_path: str) -> list[str]:
-    """The model names Claude Code asks for that Bedrock serves (fallbacks aside)."""
+    """The model names Claude Code asks for that Bedrock serves (fallbacks and the wildcard
+    routes for Bedrock-style ids aside: a user reads names, not patterns)."""
     return sorted({d.get("model_name") for d in bedrock_deployments(config_path)
-                   if d.get("model_name") and not (d.get("model_info") or {}).get(
-                       "openclaude_fallback_for")})
+                   if d.get("model_name") and "*" not in d["model_name"]
+                   and not (d.get("model_info") or {}).get("openclaude_fallback_for")})
 
 
 def region_note(user_region: str | None, regions: list[str], origin: str) -> str:
