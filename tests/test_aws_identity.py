@@ -5,7 +5,7 @@ End to end: deploy.py installs the real LiteLLM release, the real Claude Code CL
 the deployed launcher, and the SigV4-checking Bedrock stand-in sees which access key and region
 signed each request: the settings' profile over the shell's keys, then another profile after a
 switch between two launches (one restart, said in one line). The helpers of
-tests/test_end_to_end.py (world, tap, shim) are reused, not copied.
+tests/support/end_to_end.py (world, tap, shim) are reused, not copied.
 """
 
 from __future__ import annotations
@@ -15,16 +15,7 @@ import json
 import pytest
 
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
-from tests.standins.anthropic import AnthropicStandin
-from tests.standins.bedrock import BedrockStandin
-from tests.test_end_to_end import (
-    AWS_ACCESS_KEY,
-    AWS_SECRET_KEY,
-    BEDROCK_REPLY,
-    converse_posts,
-    deployed_world,
-    write_shim,
-)
+from tests.support.end_to_end import AWS_SECRET_KEY, BEDROCK_REPLY, converse_posts, standin_world
 from tests.test_launcher_identity import EXPORT_KEYS, expiring_export
 
 PROFILES = {
@@ -41,26 +32,16 @@ def write_settings(home, **content) -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
     """A sandbox with ~/.aws profiles dev and prod and settings naming dev, deployed with the
-    real LiteLLM release; the shell carries other keys (tests/test_end_to_end.py's)."""
-    root = tmp_path_factory.mktemp("aws-e2e")
-    home = root / "home"
-    for directory in (home / ".aws", root / "project", root / "tmp", root / "shim"):
-        directory.mkdir(parents=True)
-    write_shim(root, claude_cli)
-    (home / ".aws" / "config").write_text(
-        "".join(f"[profile {name}]\nregion = us-east-1\n" for name in PROFILES))
-    (home / ".aws" / "credentials").write_text("".join(
-        f"[{name}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"
-        for name, (key, secret) in PROFILES.items()))
-    write_settings(home, env={"AWS_PROFILE": "dev", "AWS_REGION": "us-east-1"})
-
-    api = AnthropicStandin(reply_text="anthropic").start()
-    bedrock = BedrockStandin(AWS_ACCESS_KEY, AWS_SECRET_KEY, "us-west-2",
-                             reply_text=BEDROCK_REPLY).start()
-    for key, secret in PROFILES.values():
-        bedrock.keys[key] = (secret, None)
-    with deployed_world(root, home, api, bedrock, claude_cli, uv_cache, aws_region="us-west-2",
-                        record="aws-e2e-runs.json") as world:
+    real LiteLLM release; the shell carries other keys (tests/support/end_to_end.py's)."""
+    home_files = {
+        ".aws/config": "".join(f"[profile {name}]\nregion = us-east-1\n" for name in PROFILES),
+        ".aws/credentials": "".join(
+            f"[{name}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"
+            for name, (key, secret) in PROFILES.items()),
+        ".claude/settings.json": json.dumps({"env": {"AWS_PROFILE": "dev", "AWS_REGION": "us-east-1"}}),
+    }
+    with standin_world(tmp_path_factory, uv_cache, claude_cli, name="aws-e2e", home_files=home_files,
+                       bedrock_keys=dict(PROFILES.values())) as world:
         yield world
 
 

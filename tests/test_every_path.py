@@ -1,7 +1,7 @@
 """Every path in data works (issue #23): the real proxy, started by the real launcher, with every
 path key of group_data/all.py set to a non-default value, answers a request on each tier.
 
-The world of tests/test_end_to_end.py (real LiteLLM release installed by deploy.py, real Claude
+The world of tests/support/end_to_end.py (real LiteLLM release installed by deploy.py, real Claude
 Code CLI, stand-ins on loopback), with the files in other directories and under other names
 than the defaults; nothing may appear at a default path.
 """
@@ -16,20 +16,8 @@ import pytest
 from operations.deploys.openclaude import DEFAULTS
 from operations.model.data import PATH_KEYS
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
-from tests.standins.anthropic import AnthropicStandin
+from tests.support.end_to_end import ANTHROPIC_REPLY, BEDROCK_REPLY, converse_posts, messages_posts, standin_world
 from tests.support.processes import command_line
-from tests.test_end_to_end import (
-    ANTHROPIC_REPLY,
-    AWS_ACCESS_KEY,
-    AWS_REGION,
-    AWS_SECRET_KEY,
-    BEDROCK_REPLY,
-    ModelLimitsBedrock,
-    converse_posts,
-    deployed_world,
-    write_shim,
-    messages_posts,
-)
 from tests.test_verify import failed
 
 # Other directories and other names than group_data/all.py's, for every path key.
@@ -51,19 +39,8 @@ USER_SETTINGS = {"env": {"OPENCLAUDE_PATHS_MARK": "carried over"}, "theme": "dar
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
-    root = tmp_path_factory.mktemp("every-path")
-    home = root / "home"
-    for directory in (home, root / "project", root / "tmp"):
-        directory.mkdir(parents=True)
-    write_shim(root, claude_cli)
-    settings = home / PATHS["claude_settings"]
-    settings.parent.mkdir(parents=True)
-    settings.write_text(json.dumps(USER_SETTINGS))
-    api = AnthropicStandin(reply_text=ANTHROPIC_REPLY).start()
-    bedrock = ModelLimitsBedrock(AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_REGION,
-                                 reply_text=BEDROCK_REPLY).start()
-    with deployed_world(root, home, api, bedrock, claude_cli, uv_cache, aws_region=AWS_REGION,
-                        record="every-path-runs.json", paths=PATHS) as world:
+    with standin_world(tmp_path_factory, uv_cache, claude_cli, name="every-path", paths=PATHS,
+                       home_files={PATHS["claude_settings"]: json.dumps(USER_SETTINGS)}) as world:
         yield world
 
 

@@ -1,5 +1,5 @@
 """What must never cross, end to end: the real Claude Code through the deployed launcher and
-the real LiteLLM (tests/test_end_to_end.py's world: one sandbox HOME, one proxy for the module).
+the real LiteLLM (tests/support/end_to_end.py's world: one sandbox HOME, one proxy for the module).
 
 * With ``fallback_to_bedrock=true``, only the reasons docs/models.md lists (429, 529/5xx, the
   OAuth policy refusal) reach Bedrock. Every other answer Anthropic gives a subscription request
@@ -24,15 +24,15 @@ import pytest
 
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture of e2e)
 from tests.standins.anthropic import ERRORS
-from tests.test_end_to_end import (  # noqa: F401  (e2e is the module's world fixture)
+from tests.support.end_to_end import (  # noqa: F401  (e2e is the module's world fixture)
     BEDROCK_REPLY,
     CLAUDE_RUN_TIMEOUT,
     OAUTH_TOKEN,
     Run,
-    command_line,
     e2e,
     messages_posts,
 )
+from tests.support.processes import command_line
 from tests.test_proxy_environment import USER_SHELL
 
 # Anthropic's error types that are not a reason to fall back (docs/models.md): a bad request, a

@@ -1,8 +1,8 @@
 """End to end: Claude Code's own models and settings layers through the deployed openClaude.
 
 The real Claude Code (``OPENCLAUDE_CLAUDE_CODE``: the pin or the newest), the real LiteLLM
-release, the deployed launcher and the loopback stand-ins of ``test_end_to_end``, deployed with
-the defaults (a world of its own for this module). Each model name is checked against the same
+release, the deployed launcher and the loopback stand-ins of tests/support/end_to_end.py,
+deployed with the defaults (a world of its own for this module). Each model name is checked against the same
 Claude Code talking to the Anthropic stand-in directly: through the proxy, Anthropic receives
 the model plain Claude Code asks for.
 """
@@ -19,7 +19,7 @@ import pytest
 
 from files.openclaude_layers import MANAGED_ROOT_ENV
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
-from tests.test_end_to_end import (
+from tests.support.end_to_end import (
     ANTHROPIC_REPLY,
     BEDROCK_REPLY,
     OAUTH_TOKEN,

@@ -1,6 +1,6 @@
 """The subscription tiers pass straight through (Anthropic's gateway protocol reference): the
 real Claude Code run twice per case, once straight at the Anthropic stand-in and once through
-the deployed launcher and the real LiteLLM (tests/test_end_to_end.py's world: one sandbox HOME,
+the deployed launcher and the real LiteLLM (tests/support/end_to_end.py's world: one sandbox HOME,
 one proxy), the stand-in answering as Anthropic answers a subscription. Both runs must read the
 same, cost Anthropic no more requests, and send Anthropic the same request but for the proxy key.
 
@@ -20,7 +20,7 @@ import pytest
 
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture of e2e)
 from tests.standins.anthropic import ERRORS, plan_standing
-from tests.test_end_to_end import (  # noqa: F401  (e2e is the module's world fixture)
+from tests.support.end_to_end import (  # noqa: F401  (e2e is the module's world fixture)
     ANTHROPIC_REPLY,
     BEDROCK_REPLY,
     OAUTH_TOKEN,

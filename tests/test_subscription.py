@@ -1,5 +1,5 @@
 """The subscription, protected and never a dead end: the real Claude Code through the deployed
-launcher and the real LiteLLM, with the stand-ins (tests/test_end_to_end.py's world, one
+launcher and the real LiteLLM, with the stand-ins (tests/support/end_to_end.py's world, one
 sandbox HOME and one proxy for the module, two proxy boots in all).
 
 * ``session`` deploys with ``fallback_to_bedrock=true`` and settings that carry every credential
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture of e2e)
-from tests.test_end_to_end import (  # noqa: F401  (e2e is the module's world fixture)
+from tests.support.end_to_end import (  # noqa: F401  (e2e is the module's world fixture)
     ANTHROPIC_REPLY,
     AWS_ACCESS_KEY,
     BEDROCK_REPLY,

@@ -1,6 +1,6 @@
 """The subscription without AWS (issue #23), end to end: the real LiteLLM release installed by
 deploy.py, the real Claude Code CLI through the deployed launcher, the stand-ins on loopback
-(tests/test_end_to_end.py's world), and a user with no AWS identity on this machine yet.
+(tests/support/end_to_end.py's world), and a user with no AWS identity on this machine yet.
 
 Opus answers; haiku fails at once with Claude Code showing which credentials are missing and
 the fix, without any request reaching Bedrock; verify.py fails the AWS check with the fix; once
@@ -14,16 +14,13 @@ from dataclasses import dataclass
 import pytest
 
 from tests.claude_cli import claude_cli  # noqa: F401  (fixture)
-from tests.standins.anthropic import AnthropicStandin
-from tests.standins.bedrock import BedrockStandin
-from tests.test_end_to_end import (
+from tests.support.end_to_end import (
     ANTHROPIC_REPLY,
     AWS_ACCESS_KEY,
     AWS_SECRET_KEY,
     BEDROCK_REPLY,
     converse_posts,
-    deployed_world,
-    write_shim,
+    standin_world,
 )
 from tests.test_verify import checks
 
@@ -39,16 +36,7 @@ class Launches:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
     """The end-to-end world whose user has no AWS identity: no ~/.aws, no AWS_* in the shell."""
-    root = tmp_path_factory.mktemp("no-aws")
-    home = root / "home"
-    for directory in (home, root / "project", root / "tmp"):
-        directory.mkdir(parents=True)
-    write_shim(root, claude_cli)
-    api = AnthropicStandin(reply_text=ANTHROPIC_REPLY).start()
-    bedrock = BedrockStandin(AWS_ACCESS_KEY, AWS_SECRET_KEY, "us-west-2",
-                             reply_text=BEDROCK_REPLY).start()
-    with deployed_world(root, home, api, bedrock, claude_cli, uv_cache, aws_region="us-west-2",
-                        record="no-aws-runs.json", shell_aws=False) as world:
+    with standin_world(tmp_path_factory, uv_cache, claude_cli, name="no-aws", shell_aws=False) as world:
         yield world
 
 
