@@ -13,10 +13,8 @@ import http.client
 import json
 import time
 
-from recording import deployed_proxy, start_proxy, stop_proxy
+from recording import deployed_proxy
 from toolkit import alternate, figure, ratio, spread
-
-from tests.support.processes import free_port
 
 GOAL = 10.0
 REQUESTS_PER_RUN = 20
@@ -50,24 +48,13 @@ def first_byte(port: int, headers: dict):
 
 def measure(settings: dict) -> list[dict]:
     with deployed_proxy("openclaude-bench-passthrough-") as world:
-        api, master_key = world.api, world.master_key
-        litellm_route = world.config_copy("litellm-route")
-        ports = {"passthrough": free_port(), "litellm": free_port()}
-        proxies = {}
-        key = {"x-litellm-api-key": f"Bearer {master_key}"}
-        try:
-            proxies["passthrough"] = start_proxy(world.litellm, world.deployed_dir / "config.yaml",
-                                                 ports["passthrough"], world.proxy_env)
-            proxies["litellm"] = start_proxy(world.litellm, litellm_route, ports["litellm"],
-                                             world.proxy_env)
-            timers = {"direct": first_byte(api.port, {}),
+        configs = {"passthrough": world.config,
+                   "litellm": world.config_copy("litellm-route")}
+        key = {"x-litellm-api-key": f"Bearer {world.master_key}"}
+        with world.proxies(configs) as ports:
+            timers = {"direct": first_byte(world.api.port, {}),
                       **{name: first_byte(port, key) for name, port in ports.items()}}
-            for timer in timers.values():
-                timer()  # warm-up: first-request imports and connections
-            runs = alternate(settings["runs"], timers)
-        finally:
-            for proxy in proxies.values():
-                stop_proxy(proxy)
+            runs = alternate(settings["runs"], timers, warm_up=True)
     ms = {name: spread(values)["median"] * 1000 for name, values in runs.items()}
     return [
         figure("subscription tier, time to first byte: pass-through / direct",

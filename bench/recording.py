@@ -91,31 +91,38 @@ class DeployedProxy:
     starting its LiteLLM by hand needs (the launcher's environment, the master key)."""
 
     root: Path
-    home: Path
     data: object
     api: AnthropicStandin
+    config: Path  # the deployed config, with the files beside it
+    litellm: Path
     master_key: str
     proxy_env: dict
-
-    @property
-    def deployed_dir(self) -> Path:
-        return self.home / ".litellm"
-
-    @property
-    def litellm(self) -> Path:
-        return self.home / ".local/bin/litellm"
 
     def config_copy(self, name: str, left_out=()) -> Path:
         """The deployed config directory copied to ``name``, its config less the pass-through
         and the ``left_out`` callbacks; the copy's config path."""
         directory = self.root / name
-        shutil.copytree(self.deployed_dir, directory, ignore=shutil.ignore_patterns("*.log", "*.pid"))
+        shutil.copytree(self.config.parent, directory, ignore=shutil.ignore_patterns("*.log", "*.pid"))
         config = yaml.safe_load(config_text(self.data))
         config["litellm_settings"]["callbacks"] = [
             callback for callback in config["litellm_settings"]["callbacks"]
             if callback not in left_out and not callback.startswith(f"{PASSTHROUGH_MODULE}.")]
-        (directory / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        return directory / "config.yaml"
+        (directory / self.config.name).write_text(yaml.safe_dump(config, sort_keys=False))
+        return directory / self.config.name
+
+    @contextmanager
+    def proxies(self, configs: dict[str, Path]):
+        """This home's LiteLLM started once per config (name -> config path), each on a port of
+        its own; yields name -> port, stops them all on exit."""
+        ports = {name: free_port() for name in configs}
+        started = []
+        try:
+            for name, config in configs.items():
+                started.append(start_proxy(self.litellm, config, ports[name], self.proxy_env))
+            yield ports
+        finally:
+            for proxy in started:
+                stop_proxy(proxy)
 
 
 @contextmanager
@@ -133,28 +140,20 @@ def deployed_proxy(prefix: str):
         data = load_data(group_data, "oauth")
         run_pyinfra("@local", "deploy.py", env=env,
                     data={"litellm_port": data.port, "anthropic_api_base": api.url})
-        master_key = (home / ".litellm" / "master.key").read_text().strip()
+        master_key = (home / group_data["master_key_file"]).read_text().strip()
         proxy_env = {**env, "LITELLM_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                      "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True", "LITELLM_MODE": "PRODUCTION"}
-        yield DeployedProxy(root, home, data, api, master_key, proxy_env)
+        yield DeployedProxy(root, data, api, home / group_data["litellm_config"],
+                            home / ".local/bin/litellm", master_key, proxy_env)
 
 
 def measure(settings: dict) -> list[dict]:
     with deployed_proxy("openclaude-bench-recording-") as world:
         configs = {"with": world.config_copy("with"),
                    "without": world.config_copy("without", (f"{CALLBACKS_MODULE}.usage_record",))}
-        ports = {"with": free_port(), "without": free_port()}
-        proxies = {}
-        try:
-            for name, config in configs.items():
-                proxies[name] = start_proxy(world.litellm, config, ports[name], world.proxy_env)
+        with world.proxies(configs) as ports:
             timers = {name: requests(port, world.master_key) for name, port in ports.items()}
-            for timer in timers.values():
-                timer()  # warm-up: first-request imports and connections
-            runs = alternate(settings["runs"], timers)
-        finally:
-            for proxy in proxies.values():
-                stop_proxy(proxy)
+            runs = alternate(settings["runs"], timers, warm_up=True)
         recorded = len(configs["with"].with_name(BY_ROLE["usage_record"].name).read_text().splitlines())
     per_request = {name: spread(values)["median"] * 1000 for name, values in runs.items()}
     return [

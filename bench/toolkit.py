@@ -50,9 +50,14 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def alternate(runs: int, measurements: dict[str, Callable[[], float]]) -> dict[str, list]:
+def alternate(runs: int, measurements: dict[str, Callable[[], float]], *,
+              warm_up: bool = False) -> dict[str, list]:
     """Each measurement once per round, the order reversed every other round, so drift in the
-    machine's load (it is shared) hits all of them alike."""
+    machine's load (it is shared) hits all of them alike. ``warm_up``: each is run once first,
+    uncounted (a server's first-request imports and connections)."""
+    if warm_up:
+        for measurement in measurements.values():
+            measurement()
     found: dict[str, list] = {name: [] for name in measurements}
     for round_ in range(runs):
         names = list(measurements) if round_ % 2 == 0 else list(reversed(measurements))
