@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
+import threading
 
 import pytest
 
@@ -23,6 +26,20 @@ def litellm_sources(tmp_path_factory):
 def local_sources(tmp_path_factory):
     """LiteLLM's release as a local directory and a wheel file (``directory``, ``wheel``)."""
     return make_local_sources(tmp_path_factory.mktemp("local-sources"), BIN / "uv")
+
+
+@pytest.fixture(scope="session")
+def wheel_server(local_sources):
+    """The wheel's directory over HTTP on loopback (a `url` source, as an internal index serves
+    it); its base URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(local_sources["wheel"].parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join()
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 import yaml
@@ -345,19 +342,6 @@ def test_oauth_deploy_warns_when_the_token_would_go_to_a_third_party(sandbox):
 
 
 # Local and URL sources: uv records them as `directory`, `path`, `url`, `editable` or `git`.
-
-@pytest.fixture(scope="module")
-def wheel_server(local_sources):
-    """The wheel's directory over HTTP on loopback: a `url` source, as an internal index serves it."""
-    wheels = local_sources["wheel"].parent
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(wheels))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    thread.join()
-
 
 def source_forms(local_sources, wheel_server, release_repo) -> dict:
     """Each way a team writes a local or URL source, with the receipt key uv records it under."""

@@ -48,8 +48,29 @@ NO_CLIENT_RETRIES = {"CLAUDE_CODE_MAX_RETRIES": "0"}
 class Refusal:
     proxied: Run
     direct: subprocess.CompletedProcess
+    message: str  # the message in Anthropic's answer
     log: str  # what the proxy logged during the proxied run
     usage: list  # usage.tsv lines the proxied run added
+
+    @property
+    def shown_direct(self) -> str:
+        """What Claude Code printed talking to the Anthropic stand-in itself."""
+        return self.direct.stdout + self.direct.stderr
+
+    @property
+    def shown_proxied(self) -> str:
+        """What Claude Code printed through openclaude."""
+        return self.proxied.stdout + self.proxied.stderr
+
+    @property
+    def both(self) -> str:
+        return f"direct:\n{self.shown_direct}\nthrough openclaude:\n{self.shown_proxied}"
+
+    def headline(self, shown: str) -> str:
+        """The first line Claude Code printed, up to where the request's own details begin (the
+        model id, token counts, Anthropic's message)."""
+        first = shown.strip().splitlines()[0] if shown.strip() else ""
+        return re.split(r"[(~·]|" + re.escape(self.message), first)[0].strip()
 
 
 def direct_claude(e2e, claude_cli, failure: str) -> subprocess.CompletedProcess:  # noqa: F811
@@ -97,7 +118,7 @@ def refusals(e2e, claude_cli):  # noqa: F811
             proxied = e2e.claude(failure, "-p", "say hi", "--model", "opus", oauth=True, env=NO_CLIENT_RETRIES)
         finally:
             e2e.api.fail_with = None
-        answers[failure] = Refusal(proxied, direct, tail_from(log, log_offset),
+        answers[failure] = Refusal(proxied, direct, ERRORS[failure][2], tail_from(log, log_offset),
                                    tail_from(usage, usage_offset).splitlines())
     answers["warm"] = warm
     return answers
@@ -114,34 +135,19 @@ def test_anthropics_refusal_reaches_claude_code_and_never_bedrock(refusals, fail
     assert run.bedrock == [], [r["path"] for r in run.bedrock]
 
 
-def what_claude_code_says(output: str, message: str) -> str:
-    """The first line Claude Code printed, up to where the request's own details begin (the
-    model id, token counts, Anthropic's message)."""
-    first = output.strip().splitlines()[0] if output.strip() else ""
-    return re.split(r"[(~·]|" + re.escape(message), first)[0].strip()
-
-
 @pytest.mark.parametrize("failure", NOT_REASONS)
 def test_claude_code_gets_anthropics_status_and_message(refusals, failure):
     answer = refusals[failure]
-    message = ERRORS[failure][2]
-    direct = answer.direct.stdout + answer.direct.stderr
-    proxied = answer.proxied.stdout + answer.proxied.stderr
-    assert answer.direct.returncode != 0 and what_claude_code_says(direct, message), direct
-    assert proxied.strip().startswith(what_claude_code_says(direct, message)), \
-        f"direct:\n{direct}\nthrough openclaude:\n{proxied}"
-    if message in direct:
-        assert message in proxied, proxied
+    assert answer.direct.returncode != 0 and answer.headline(answer.shown_direct), answer.shown_direct
+    assert answer.shown_proxied.strip().startswith(answer.headline(answer.shown_direct)), answer.both
+    if answer.message in answer.shown_direct:
+        assert answer.message in answer.shown_proxied, answer.shown_proxied
 
 
 @pytest.mark.parametrize("failure", NOT_REASONS)
 def test_claude_code_shows_the_error_it_shows_without_the_proxy(refusals, failure):
     answer = refusals[failure]
-    message = ERRORS[failure][2]
-    direct = answer.direct.stdout + answer.direct.stderr
-    proxied = answer.proxied.stdout + answer.proxied.stderr
-    assert what_claude_code_says(proxied, message) == what_claude_code_says(direct, message), \
-        f"direct:\n{direct}\nthrough openclaude:\n{proxied}"
+    assert answer.headline(answer.shown_proxied) == answer.headline(answer.shown_direct), answer.both
 
 
 @pytest.mark.parametrize("failure", NOT_REASONS)

@@ -349,9 +349,11 @@ def test_status_shows_the_identity_and_the_region_to_align(aws):
 # The all-Bedrock state needs AWS for every tier; the OAuth state starts without (below).
 
 
-def assert_refused(launcher, result, before: dict, *needles: str) -> None:
-    """Refused: non-zero, each needle in the message, neither claude nor the proxy started, and
-    every file that existed before the launch as it was."""
+def launch_refused(launcher, *needles: str):
+    """A launch, refused: non-zero, each needle in the message, neither claude nor the proxy
+    started, and every file that existed before the launch as it was. The launch's result."""
+    before = snapshot(launcher)
+    result = launcher.run()
     assert result.returncode != 0
     for needle in needles:
         assert needle in result.stderr, result.stderr
@@ -360,6 +362,7 @@ def assert_refused(launcher, result, before: dict, *needles: str) -> None:
     assert launcher.recorded("litellm") == []
     after = snapshot(launcher)
     assert {path: body for path, body in after.items() if path in before} == before
+    return result
 
 
 def snapshot(launcher) -> dict:
@@ -369,12 +372,7 @@ def snapshot(launcher) -> dict:
 def test_a_profile_that_does_not_exist_is_named_with_the_fix(aws):
     aws.render(OPENCLAUDE_MODE="bedrock")
     settings(aws, env={"AWS_PROFILE": "nope"})
-    before = snapshot(aws)
-
-    result = aws.run()
-
-    assert_refused(aws, result, before, "AWS profile 'nope'", "env.AWS_PROFILE in",
-                   "aws configure --profile nope")
+    launch_refused(aws, "AWS profile 'nope'", "env.AWS_PROFILE in", "aws configure --profile nope")
 
 
 def test_a_failing_refresh_command_is_named_and_stops_the_launch(aws):
@@ -382,12 +380,7 @@ def test_a_failing_refresh_command_is_named_and_stops_the_launch(aws):
     (aws.home / ".aws" / "credentials").write_text("")
     refresh = script(aws, "refresh", "echo 'sso: session expired' >&2\nexit 3\n")
     settings(aws, awsAuthRefresh=refresh, env={"AWS_PROFILE": "dev"})
-    before = snapshot(aws)
-
-    result = aws.run()
-
-    assert_refused(aws, result, before, "awsAuthRefresh in", "failed with exit status 3",
-                   "sso: session expired")
+    launch_refused(aws, "awsAuthRefresh in", "failed with exit status 3", "sso: session expired")
 
 
 def test_missing_credentials_without_a_refresh_command_name_the_login(aws):
@@ -397,23 +390,15 @@ def test_missing_credentials_without_a_refresh_command_name_the_login(aws):
         "[sso-session corp]\nsso_start_url = https://example.invalid/start\nsso_region = us-east-1\n")
     (aws.home / ".aws" / "credentials").write_text("")
     settings(aws, env={"AWS_PROFILE": "dev"})
-    before = snapshot(aws)
-
-    result = aws.run()
-
-    assert_refused(aws, result, before, "aws sso login --profile dev")
+    launch_refused(aws, "aws sso login --profile dev")
 
 
 def test_an_export_command_printing_garbage_is_named_with_the_fix(aws):
     aws.render(OPENCLAUDE_MODE="bedrock")
     export = script(aws, "export", "echo 'Enter MFA code: not json'\n")
     settings(aws, awsCredentialExport=export)
-    before = snapshot(aws)
-
-    result = aws.run()
-
-    assert_refused(aws, result, before, "awsCredentialExport in", "not credentials JSON",
-                   '{"Credentials": {"AccessKeyId"')
+    result = launch_refused(aws, "awsCredentialExport in", "not credentials JSON",
+                            '{"Credentials": {"AccessKeyId"')
     assert "Enter MFA code" not in result.stderr
 
 

@@ -66,13 +66,16 @@ def systemd_analyze() -> str:
     return found
 
 
-def test_the_systemd_unit_passes_systemd_analyze_verify(unit_home, tmp_path):
+def analyze_unit(unit_home, tmp_path, launcher: str) -> subprocess.CompletedProcess:
+    """``systemd-analyze verify`` of the unit starting ``launcher`` (home-relative)."""
     unit = tmp_path / "openclaude-proxy.service"
-    unit.write_text(systemd_unit(str(unit_home / ".local/bin/openClaude"),
-                                 str(unit_home / ".litellm/proxy.log")))
+    unit.write_text(systemd_unit(str(unit_home / launcher), str(unit_home / ".litellm/proxy.log")))
+    return subprocess.run([systemd_analyze(), "verify", str(unit)], capture_output=True,
+                          text=True, timeout=60)
 
-    result = subprocess.run([systemd_analyze(), "verify", str(unit)], capture_output=True,
-                            text=True, timeout=60)
+
+def test_the_systemd_unit_passes_systemd_analyze_verify(unit_home, tmp_path):
+    result = analyze_unit(unit_home, tmp_path, ".local/bin/openClaude")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr == ""
@@ -80,12 +83,7 @@ def test_the_systemd_unit_passes_systemd_analyze_verify(unit_home, tmp_path):
 
 def test_systemd_analyze_catches_a_unit_whose_launcher_is_not_there(unit_home, tmp_path):
     """The check above can fail: the same unit naming a missing launcher does not verify."""
-    unit = tmp_path / "openclaude-proxy.service"
-    unit.write_text(systemd_unit(str(unit_home / "missing/openClaude"),
-                                 str(unit_home / ".litellm/proxy.log")))
-
-    result = subprocess.run([systemd_analyze(), "verify", str(unit)], capture_output=True,
-                            text=True, timeout=60)
+    result = analyze_unit(unit_home, tmp_path, "missing/openClaude")
 
     assert result.returncode != 0
     assert "is not executable" in result.stderr

@@ -5,11 +5,8 @@ served on loopback and from a local git repository."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import subprocess
-import threading
 
 import pytest
 
@@ -19,16 +16,9 @@ from tests.litellm_sources import RELEASE_TAG
 
 
 @pytest.fixture(scope="module")
-def wheel_url(local_sources):
-    """The wheel's URL on a loopback HTTP server (any query string serves the same file)."""
-    wheel = local_sources["wheel"]
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(wheel.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}/{wheel.name}"
-    server.shutdown()
-    thread.join()
+def wheel_url(wheel_server, local_sources):
+    """The served wheel's URL less its scheme (any query string serves the same file)."""
+    return f"{wheel_server.removeprefix('http://')}/{local_sources['wheel'].name}"
 
 
 def receipt_of(requirement: str, root, uv_cache) -> str:

@@ -37,12 +37,13 @@ _BASE62 = string.ascii_letters + string.digits
 
 DEFAULT_REPLY_TEXT = "Hello from the Anthropic stand-in."
 
+RATE_LIMITED = (429, "rate_limit_error",
+                "This request would exceed your account's rate limit. Please try again later.")
 # Answers the real API gives a subscription's requests, by name (AnthropicStandin.fail_with).
 ERRORS = {
-    "rate_limit": (429, "rate_limit_error",
-                   "This request would exceed your account's rate limit. Please try again later."),
-    "plan_limit": (429, "rate_limit_error",
-                   "This request would exceed your account's rate limit. Please try again later."),
+    "rate_limit": RATE_LIMITED,
+    # The plan's own limit answers alike; only the unified headers say whose limit it is.
+    "plan_limit": RATE_LIMITED,
     "overloaded": (529, "overloaded_error", "Overloaded"),
     "oauth_refused": (401, "authentication_error", "OAuth authentication is currently not supported."),
     "token_expired": (401, "authentication_error",
