@@ -27,7 +27,8 @@ from toolkit import REPO, alternate, figure, ratio, run_pyinfra, spread
 
 from operations.model.data import load_data
 from operations.model.layout import BY_ROLE
-from operations.model.render import CALLBACKS_MODULE, PASSTHROUGH_MODULE, config_text
+from operations.model.render import (CALLBACKS_MODULE, PASSTHROUGH_MODULE, config_text,
+                                     proxy_environment)
 from tests.standins.anthropic import AnthropicStandin
 from tests.support.processes import alive, free_port
 from tests.support.sandbox import sandbox_env
@@ -38,10 +39,8 @@ REQUESTS_PER_RUN = 20
 
 def start_proxy(litellm: Path, config: Path, port: int, env: dict) -> subprocess.Popen:
     log = open(config.with_name("proxy.log"), "w")  # noqa: SIM115 - closed with the process
-    # As the launcher starts it: the modules beside the config are told where the record and the
-    # plan's standing are.
-    env = {**env, "OPENCLAUDE_USAGE_RECORD": str(config.with_name(BY_ROLE["usage_record"].name)),
-           "OPENCLAUDE_PLAN_STANDING": str(config.with_name(BY_ROLE["plan_standing"].name))}
+    # As the launcher starts it: for the modules beside the config.
+    env = {**env, **proxy_environment(str(config.parent))}
     proxy = subprocess.Popen([str(litellm), "--config", str(config), "--host", "127.0.0.1",
                               "--port", str(port)], env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 300

@@ -9,12 +9,13 @@ value.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 from datetime import datetime
-from pathlib import Path
 
+import openclaude_bedrock_fields as bedrock_fields
+import openclaude_models as models
+import openclaude_usage as usage
 from fastapi import HTTPException
 from litellm._logging import verbose_proxy_logger
 from litellm.integrations.custom_logger import CustomLogger
@@ -25,17 +26,6 @@ def capped_max_tokens(requested, limit: int | None):
     if limit is None or requested is None:
         return requested
     return min(int(requested), limit)
-
-
-def _sibling(name: str):
-    """A module beside this one: LiteLLM loads callbacks by file path, not from sys.path."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-models = _sibling("openclaude_models")
 
 
 class OutputLimit(CustomLogger):
@@ -49,12 +39,6 @@ class OutputLimit(CustomLogger):
 
 
 output_limit = OutputLimit()
-usage = _sibling("openclaude_usage")
-bedrock_fields = _sibling("openclaude_bedrock_fields")
-USAGE_FILE = os.environ["OPENCLAUDE_USAGE_RECORD"]
-# The header on a request the pass-through (openclaude_passthrough) hands over to a Bedrock
-# fallback group: the reason Anthropic's answer gave.
-FALLBACK_HEADER = "x-openclaude-fallback"
 
 
 def request_metadata(kwargs) -> dict:
@@ -84,7 +68,7 @@ OTHER_ERRORS = {"AuthenticationError": "auth", "PermissionDeniedError": "forbidd
 
 def handed_over_reason(metadata: dict) -> str | None:
     """The fallback reason the pass-through named on the request, if it handed it over."""
-    return (metadata.get("headers") or {}).get(FALLBACK_HEADER)
+    return (metadata.get("headers") or {}).get(usage.FALLBACK_HEADER)
 
 
 def tier_of(metadata: dict) -> str | None:
@@ -160,7 +144,7 @@ class UsageRecord(CustomLogger):
         )
 
 
-usage_record = UsageRecord(USAGE_FILE)
+usage_record = UsageRecord(os.environ[usage.USAGE_RECORD_ENV])
 
 
 class BedrockFallbackGuard(CustomLogger):
@@ -177,11 +161,11 @@ class BedrockFallbackGuard(CustomLogger):
         previous = (metadata.get("previous_models") or [{}])[-1]
         if previous.get("exception_type") == TokenNotMasked.__name__:
             raise TokenNotMasked(f"{tier}: already refused")
-        if os.environ.get(AWS_PROBLEM_ENV):
+        if os.environ.get(usage.AWS_PROBLEM_ENV):
             if str(call_type).endswith("anthropic_messages"):
                 verbose_proxy_logger.warning(
                     "openClaude: %s: not falling back to Bedrock, which has no usable AWS "
-                    "credentials (%s)", tier, os.environ[AWS_PROBLEM_ENV])
+                    "credentials (%s)", tier, os.environ[usage.AWS_PROBLEM_ENV])
             raise TokenNotMasked(f"{tier}: Bedrock has no usable AWS credentials")
         reason = handed_over_reason(metadata) or attempt_reason(previous)
         outer_call = str(call_type).endswith("anthropic_messages")
@@ -207,11 +191,6 @@ class BedrockFallbackGuard(CustomLogger):
 bedrock_fallback = BedrockFallbackGuard()
 
 
-# Set by the launcher when it started the proxy without a usable AWS identity, in a state whose
-# subscription tiers need none (files/openclaude_aws.py resolve-or-none): the problem and its fix.
-AWS_PROBLEM_ENV = "OPENCLAUDE_AWS_PROBLEM"
-
-
 class BedrockWithoutCredentials(CustomLogger):
     """Answers a Bedrock tier's request at once, before the router, with why it cannot work and
     the fix: no upstream call botocore cannot sign, no retries, and a status (400) Claude Code
@@ -232,4 +211,4 @@ class BedrockWithoutCredentials(CustomLogger):
         return data
 
 
-bedrock_credentials = BedrockWithoutCredentials(os.environ.get(AWS_PROBLEM_ENV))
+bedrock_credentials = BedrockWithoutCredentials(os.environ.get(usage.AWS_PROBLEM_ENV))

@@ -27,14 +27,14 @@ does every answer while Bedrock has no usable AWS credentials.
 from __future__ import annotations
 
 import hmac
-import importlib.util
 import json
 import os
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import openclaude_relay as relay
+import openclaude_usage as usage
 from litellm._logging import verbose_proxy_logger
 from litellm.integrations.custom_logger import CustomLogger
 
@@ -44,23 +44,7 @@ ANTHROPIC_API = "https://api.anthropic.com"
 # hosts as operations/data.py's ANTHROPIC_HOSTS and LOOPBACK_HOSTS, which the deploy warns about).
 TRUSTED_HOSTS = ("api.anthropic.com", "127.0.0.1", "localhost", "::1")
 FALLBACK_SUFFIX = "-bedrock-fallback"
-# The header naming a fallback's reason on the request handed to LiteLLM (read by the callbacks'
-# usage record; the fallback guard keeps every client header off Bedrock).
-FALLBACK_HEADER = b"x-openclaude-fallback"
-# Set by the launcher when the proxy starts without usable AWS credentials (openclaude_callbacks).
-AWS_PROBLEM_ENV = "OPENCLAUDE_AWS_PROBLEM"
-
-
-def _sibling(name: str):
-    """A module beside this one: LiteLLM loads callbacks by file path, not from sys.path."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-usage = _sibling("openclaude_usage")
-relay = _sibling("openclaude_relay")
+FALLBACK_HEADER = usage.FALLBACK_HEADER.encode()
 
 
 def anthropic_deployment(model: str):
@@ -250,10 +234,10 @@ class PassThrough(CustomLogger):
         if not any((d.get("model_info") or {}).get("openclaude_fallback_for") == model for d in group or []):
             return None
         kind = usage.error_kind(status, message)
-        if kind in usage.FALLBACK_REASONS and os.environ.get(AWS_PROBLEM_ENV):
+        if kind in usage.FALLBACK_REASONS and os.environ.get(usage.AWS_PROBLEM_ENV):
             verbose_proxy_logger.warning(
                 "openClaude: %s: not falling back to Bedrock, which has no usable AWS credentials (%s)",
-                model, os.environ[AWS_PROBLEM_ENV])
+                model, os.environ[usage.AWS_PROBLEM_ENV])
             return None
         if kind in usage.FALLBACK_REASONS:
             return kind
@@ -296,5 +280,4 @@ class PassThrough(CustomLogger):
                                          self.plan_file, error)
 
 
-# The launcher starts the proxy with these paths (files/openClaude).
-passthrough = PassThrough(os.environ["OPENCLAUDE_USAGE_RECORD"], os.environ["OPENCLAUDE_PLAN_STANDING"])
+passthrough = PassThrough(os.environ[usage.USAGE_RECORD_ENV], os.environ[usage.PLAN_STANDING_ENV])

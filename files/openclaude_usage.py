@@ -43,6 +43,18 @@ REFUSAL_NOTES = {
 }
 # About 70 000 requests per file: a month of a heavy user's requests fits in the two files.
 MAX_BYTES = 8 * 1024 * 1024
+# The proxy's environment, as the launcher starts it, for the modules beside the config: where
+# the usage record and the plan's standing are (operations/model/layout.py's table renders the
+# launcher's side of these names), and the AWS problem when it started without a usable AWS
+# identity in a state whose subscription tiers need none (files/openclaude_aws.py
+# resolve-or-none): the problem and its fix.
+USAGE_RECORD_ENV = "OPENCLAUDE_USAGE_RECORD"
+PLAN_STANDING_ENV = "OPENCLAUDE_PLAN_STANDING"
+AWS_PROBLEM_ENV = "OPENCLAUDE_AWS_PROBLEM"
+# The header naming a fallback's reason on the request the pass-through hands over to a Bedrock
+# fallback group (read by the callbacks' usage record; the fallback guard keeps every client
+# header off Bedrock).
+FALLBACK_HEADER = "x-openclaude-fallback"
 
 
 # Anthropic's refusals of subscription traffic, by a phrase of their message (public reports,

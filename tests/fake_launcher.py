@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 from files.openclaude_settings import DISPLACING_ENV
+from files.openclaude_usage import AWS_PROBLEM_ENV
 from operations.model.layout import BESIDE_CONFIG
+from operations.model.render import proxy_env_value
 from tests.standins.bedrock import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from tests.support.processes import free_port
 
@@ -48,6 +50,8 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         "CLAUDE_SETTINGS": str(home / ".claude" / "settings.json"),
         "OPENCLAUDE_DIR": str(home / ".openClaude"),
         "LITELLM_CONFIG": str(home / ".litellm" / "config.yaml"),
+        "PROXY_ENV": proxy_env_value(str(home / ".litellm")),
+        "AWS_PROBLEM_ENV": AWS_PROBLEM_ENV,
         "LITELLM_PORT": str(free_port()),
         "MASTER_KEY_FILE": str(key_file),
         "PROXY_LOG": str(home / ".litellm" / "proxy.log"),

@@ -181,7 +181,9 @@ def test_first_launch_starts_the_proxy_on_loopback_and_hands_over_to_claude(laun
         "--config", str(launcher.config), "--host", "127.0.0.1", "--port", str(launcher.port)
     ]
     assert proxy["env"]["LITELLM_MASTER_KEY"] == MASTER_KEY
-    # The modules beside the config find the usage record from this, whatever its name.
+    # The modules beside the config import each other from its directory, and find the usage
+    # record and the plan's standing from these, whatever their names.
+    assert proxy["env"]["PYTHONPATH"] == str(launcher.config.parent)
     assert proxy["env"]["OPENCLAUDE_USAGE_RECORD"] == launcher.values["USAGE_RECORD"]
     assert proxy["env"]["OPENCLAUDE_PLAN_STANDING"] == launcher.values["PLAN_STANDING"]
     assert proxy["env"]["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"

@@ -25,7 +25,7 @@ from files.openclaude_settings import (
 from operations.deploys.openclaude import DEFAULTS
 from operations.model.data import ANTHROPIC_HOSTS, LOOPBACK_HOSTS, DataError, load_data, token_leak_warning
 from operations.model.lifecycle import lifecycle_findings
-from operations.model.render import build_config, config_text, settings_tiers
+from operations.model.render import build_config, config_text, proxy_environment, settings_tiers
 from operations.model.routes import route_of, routes, upstream_of
 from operations.model.sources import installed_source, uv_install_args, uv_requirement, wanted_source
 
@@ -529,11 +529,13 @@ def test_bedrock_claude_model_groups_carry_the_documented_fields_rule():
                 if "openclaude_bedrock_claude" in (d.get("model_info") or {})]
 
 
-def module_beside_config(directory: Path, name: str, siblings=()):
-    """Import files/<name>.py copied into ``directory`` (beside a config.yaml, as deployed),
-    with the ``siblings`` from files/ it loads copied beside it."""
+def module_beside_config(directory: Path, name: str, monkeypatch, siblings=()):
+    """Load files/<name>.py copied into ``directory`` (beside the config, as deployed) by its
+    path, as LiteLLM loads a callback, with the ``siblings`` from files/ it imports copied beside
+    it and imported afresh from there (``config_beside`` put the directory on the import path)."""
     for file_name in (*siblings, f"{name}.py"):
         (directory / file_name).write_bytes((REPO / "files" / file_name).read_bytes())
+        monkeypatch.delitem(sys.modules, file_name.removesuffix(".py"), raising=False)
     spec = importlib.util.spec_from_file_location(name, directory / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -547,10 +549,12 @@ def config_name() -> str:
 
 
 def config_beside(directory: Path, name: str, text: str, monkeypatch) -> None:
-    """Write the config as ``name`` and tell the modules where the usage record is, as the
-    launcher tells the proxy."""
+    """Write the config as ``name`` and give the modules beside it the environment the launcher
+    starts the proxy with (their directory on the import path, where the usage record is)."""
     (directory / name).write_text(text)
-    monkeypatch.setenv("OPENCLAUDE_USAGE_RECORD", str(directory / "usage.tsv"))
+    for variable, value in proxy_environment(str(directory)).items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.syspath_prepend(str(directory))
 
 
 @pytest.fixture
@@ -562,7 +566,7 @@ def bedrock_fields(tmp_path, monkeypatch, config_name):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, "litellm.integrations.custom_logger", fake)
     config_beside(tmp_path, config_name, config_text(data("bedrock")), monkeypatch)
-    return module_beside_config(tmp_path, "openclaude_bedrock_fields")
+    return module_beside_config(tmp_path, "openclaude_bedrock_fields", monkeypatch)
 
 
 def test_only_documented_fields_and_betas_reach_bedrock_claude(bedrock_fields):
@@ -627,7 +631,7 @@ def callbacks_beside_config(tmp_path, monkeypatch, config_name="config.yaml"):
     fastapi.HTTPException = HTTPExceptionStandIn
     monkeypatch.setitem(sys.modules, "fastapi", fastapi)
     config_beside(tmp_path, config_name, config_text(data()), monkeypatch)
-    module = module_beside_config(tmp_path, "openclaude_callbacks", siblings=(
+    module = module_beside_config(tmp_path, "openclaude_callbacks", monkeypatch, siblings=(
         "openclaude_usage.py", "openclaude_bedrock_fields.py", "openclaude_models.py"))
     # LiteLLM's router resolves a name to its deployment in the proxy; here the same routes do.
     infos = {d["model_name"]: d["model_info"] for d in build_config(data())["model_list"]}
@@ -670,7 +674,7 @@ def test_modules_beside_the_config_read_no_config_file(callbacks, tmp_path):
     assert not (tmp_path / "config.yaml").exists()
     for module in (callbacks, callbacks.bedrock_fields, callbacks.models):
         assert not hasattr(module, "CONFIG")
-    assert callbacks.USAGE_FILE == str(tmp_path / "usage.tsv")
+    assert callbacks.usage_record.path == str(tmp_path / "usage.tsv")
 
 
 def test_without_aws_credentials_bedrock_tiers_are_answered_at_once_with_the_fix(

@@ -24,6 +24,10 @@ LAUNCHER_VARIABLES = (
     "CLAUDE_SETTINGS",
     "OPENCLAUDE_DIR",
     "LITELLM_CONFIG",
+    # What the proxy's environment adds for the modules beside the config (NAME=value lines),
+    # and the variable that tells them the AWS identity's problem.
+    "PROXY_ENV",
+    "AWS_PROBLEM_ENV",
     "LITELLM_PORT",
     "MASTER_KEY_FILE",
     "PROXY_LOG",

@@ -7,6 +7,7 @@ import posixpath
 import shlex
 from dataclasses import dataclass
 
+from files.openclaude_usage import PLAN_STANDING_ENV, USAGE_RECORD_ENV
 from operations.model.sources import entrypoint_path
 
 # Where installers put uv and claude, searched after PATH: a non-interactive SSH shell's PATH
@@ -24,6 +25,7 @@ class BesideConfig:
     name: str  # its file name
     placed: bool = True  # placed by the deploy from files/<name>; else written at run time
     launcher: str | None = None  # the launcher variable that holds its absolute path
+    env: str | None = None  # the proxy's environment variable the modules beside it read it from
 
     @property
     def module(self) -> str:
@@ -54,9 +56,11 @@ BESIDE_CONFIG = (
     # Written by the launcher: the --settings layers it hands claude (they hold the proxy key).
     BesideConfig("claude_layers", "claude-layers", placed=False, launcher="LAYERS_DIR"),
     # Written by the proxy's callback, read by the launcher's --usage.
-    BesideConfig("usage_record", "usage.tsv", placed=False, launcher="USAGE_RECORD"),
+    BesideConfig("usage_record", "usage.tsv", placed=False, launcher="USAGE_RECORD",
+                 env=USAGE_RECORD_ENV),
     # Written by the pass-through (Anthropic's last unified headers), read by --usage.
-    BesideConfig("plan_standing", "plan.json", placed=False, launcher="PLAN_STANDING"),
+    BesideConfig("plan_standing", "plan.json", placed=False, launcher="PLAN_STANDING",
+                 env=PLAN_STANDING_ENV),
     # Written by the launcher when the settings use awsCredentialExport.
     BesideConfig("aws_export_config", "openclaude-aws-config", placed=False,
                  launcher="AWS_EXPORT_CONFIG"),

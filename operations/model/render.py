@@ -8,6 +8,7 @@ import yaml
 
 from files.openclaude_layers import MANAGED_DIRS
 from files.openclaude_settings import DISPLACING_ENV
+from files.openclaude_usage import AWS_PROBLEM_ENV
 from operations.model.data import DeployData, Tier
 from operations.model.layout import BESIDE_CONFIG, BY_ROLE, CLAUDE_DIRS, dirs_on_target, managed_paths
 from operations.model.routes import ANY_CLAUDE, routes
@@ -146,6 +147,19 @@ def settings_tiers(data: DeployData) -> dict:
     return tiers
 
 
+def proxy_environment(config_dir: str) -> dict:
+    """What the proxy needs in its environment for the modules beside the config in
+    ``config_dir`` (absolute): their directory on the import path, as LiteLLM loads each callback
+    by its file path and they import each other by name; and where the files they write are."""
+    return {"PYTHONPATH": config_dir,
+            **{entry.env: f"{config_dir}/{entry.name}" for entry in BESIDE_CONFIG if entry.env}}
+
+
+def proxy_env_value(config_dir: str) -> str:
+    """The launcher's PROXY_ENV: ``proxy_environment`` as NAME=value lines it exports."""
+    return "\n".join(f"{name}={value}" for name, value in proxy_environment(config_dir).items())
+
+
 def launcher_values(data: DeployData, home: str, tool_dir: str, bin_dir: str,
                     system: str | None = None) -> dict:
     """The launcher's rendered variables, as absolute paths on the target (``system``: its
@@ -159,6 +173,8 @@ def launcher_values(data: DeployData, home: str, tool_dir: str, bin_dir: str,
         "CLAUDE_SETTINGS": f"{home}/{data.paths['claude_settings']}",
         "OPENCLAUDE_DIR": f"{home}/{data.paths['openclaude_dir']}",
         "LITELLM_CONFIG": f"{home}/{paths['litellm_config']}",
+        "PROXY_ENV": proxy_env_value(f"{home}/{paths['config_dir']}"),
+        "AWS_PROBLEM_ENV": AWS_PROBLEM_ENV,
         "LITELLM_PORT": str(data.port),
         "MASTER_KEY_FILE": f"{home}/{data.paths['master_key_file']}",
         "PROXY_LOG": f"{home}/{data.paths['proxy_log']}",
