@@ -61,6 +61,11 @@ def stop_fake(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+def value_path(name: str, *more: str) -> property:
+    """A property: the launcher's value ``name`` as a path (``more`` joined below it)."""
+    return property(lambda launcher: Path(launcher.values[name], *more))
+
+
 @dataclass
 class Launcher:
     """A rendered launcher in a temporary home, with its records and files."""
@@ -71,6 +76,12 @@ class Launcher:
     values: dict
     env: dict
 
+    config = value_path("LITELLM_CONFIG")
+    log = value_path("PROXY_LOG")
+    pid_file = value_path("PROXY_PID_FILE")
+    user_settings = value_path("CLAUDE_SETTINGS")
+    derived_settings = value_path("OPENCLAUDE_DIR", "settings.json")
+
     @property
     def path(self) -> Path:
         return self.root / "openClaude"
@@ -78,26 +89,6 @@ class Launcher:
     @property
     def records(self) -> Path:
         return self.root / "records"
-
-    @property
-    def config(self) -> Path:
-        return Path(self.values["LITELLM_CONFIG"])
-
-    @property
-    def log(self) -> Path:
-        return Path(self.values["PROXY_LOG"])
-
-    @property
-    def pid_file(self) -> Path:
-        return Path(self.values["PROXY_PID_FILE"])
-
-    @property
-    def user_settings(self) -> Path:
-        return Path(self.values["CLAUDE_SETTINGS"])
-
-    @property
-    def derived_settings(self) -> Path:
-        return Path(self.values["OPENCLAUDE_DIR"]) / "settings.json"
 
     def render(self, **overrides: str) -> None:
         self.values.update(overrides)
@@ -112,6 +103,16 @@ class Launcher:
             text=True,
             timeout=timeout,
         )
+
+    def refused(self, *needles: str, **env: str) -> subprocess.CompletedProcess:
+        """A launch that stops, each of ``needles`` in its message, without starting claude;
+        its result."""
+        result = self.run(**env)
+        assert result.returncode != 0, result.stderr
+        for needle in needles:
+            assert needle in result.stderr, result.stderr
+        assert self.recorded("claude") == []
+        return result
 
     def recorded(self, name: str) -> list[dict]:
         found = [json.loads(path.read_text()) for path in self.records.glob(f"{name}-*.json")]
@@ -277,15 +278,11 @@ def test_lock_left_by_a_killed_launch_is_taken_over(launcher):
 def test_port_answered_by_another_program_fails_clearly_and_leaves_it_running(
     launcher, foreign_server
 ):
-    result = launcher.run()
+    result = launcher.refused(f"port {launcher.port}", "--data litellm_port=")
 
-    assert result.returncode != 0
     assert result.stderr.startswith("openClaude: ")
-    assert f"port {launcher.port}" in result.stderr
-    assert "--data litellm_port=" in result.stderr
     assert foreign_server.poll() is None
     assert launcher.recorded("litellm") == []
-    assert launcher.recorded("claude") == []
 
 
 def test_port_bound_without_listening_fails_clearly(launcher):
@@ -303,52 +300,35 @@ def test_port_bound_without_listening_fails_clearly(launcher):
 
 
 def test_proxy_exiting_early_is_reported_with_its_log_tail(launcher):
-    result = launcher.run(FAKE_LITELLM_EXIT_EARLY="1")
+    launcher.refused("exited while starting", "re-running the openClaude deploy",
+                     "pretend start-up failure, line 5", str(launcher.log), FAKE_LITELLM_EXIT_EARLY="1")
 
-    assert result.returncode != 0
-    assert "exited while starting" in result.stderr
-    assert "re-running the openClaude deploy" in result.stderr
-    assert "pretend start-up failure, line 5" in result.stderr
-    assert str(launcher.log) in result.stderr
     assert not launcher.pid_file.exists()
-    assert launcher.recorded("claude") == []
 
 
 def test_proxy_never_healthy_times_out_with_its_log_tail_and_is_stopped(launcher):
     launcher.render(HEALTH_TIMEOUT="2")
     started = time.monotonic()
 
-    result = launcher.run(FAKE_LITELLM_NEVER_HEALTHY="1")
+    launcher.refused("did not become healthy within 2s", "answered 503",
+                     '"GET /health/liveliness HTTP/1.0" 503', FAKE_LITELLM_NEVER_HEALTHY="1")
 
-    assert result.returncode != 0
     assert time.monotonic() - started < 10
-    assert "did not become healthy within 2s" in result.stderr
-    assert "answered 503" in result.stderr
-    assert '"GET /health/liveliness HTTP/1.0" 503' in result.stderr
     [proxy] = launcher.recorded("litellm")
     assert wait_until(lambda: not alive(proxy["pid"]))
-    assert launcher.recorded("claude") == []
 
 
 def test_missing_litellm_says_to_rerun_the_deploy(launcher):
     launcher.render(LITELLM_BIN=str(launcher.root / "no-such" / "litellm"))
 
-    result = launcher.run()
-
-    assert result.returncode != 0
-    assert "openClaude: LiteLLM is not installed" in result.stderr
-    assert "Re-run the openClaude deploy" in result.stderr
-    assert launcher.recorded("claude") == []
+    launcher.refused("openClaude: LiteLLM is not installed", "Re-run the openClaude deploy")
 
 
 def test_missing_claude_says_how_to_install_it(launcher):
     launcher.render(CLAUDE_BIN="claude-not-installed-here")
 
-    result = launcher.run()
+    launcher.refused("claude-not-installed-here", "npm install -g @anthropic-ai/claude-code")
 
-    assert result.returncode != 0
-    assert "claude-not-installed-here" in result.stderr
-    assert "npm install -g @anthropic-ai/claude-code" in result.stderr
     assert launcher.recorded("litellm") == []
 
 
@@ -369,11 +349,8 @@ def test_claude_off_path_is_found_where_installers_put_it(launcher):
 def test_missing_master_key_says_to_rerun_the_deploy(launcher):
     Path(launcher.values["MASTER_KEY_FILE"]).unlink()
 
-    result = launcher.run()
+    launcher.refused(launcher.values["MASTER_KEY_FILE"], "Re-run the openClaude deploy")
 
-    assert result.returncode != 0
-    assert launcher.values["MASTER_KEY_FILE"] in result.stderr
-    assert "Re-run the openClaude deploy" in result.stderr
     assert launcher.recorded("litellm") == []
 
 

@@ -353,12 +353,7 @@ def launch_refused(launcher, *needles: str):
     """A launch, refused: non-zero, each needle in the message, neither claude nor the proxy
     started, and every file that existed before the launch as it was. The launch's result."""
     before = snapshot(launcher)
-    result = launcher.run()
-    assert result.returncode != 0
-    for needle in needles:
-        assert needle in result.stderr, result.stderr
-    assert "claude was not started" in result.stderr
-    assert launcher.recorded("claude") == []
+    result = launcher.refused(*needles, "claude was not started")
     assert launcher.recorded("litellm") == []
     after = snapshot(launcher)
     assert {path: body for path, body in after.items() if path in before} == before
