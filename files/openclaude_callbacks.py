@@ -5,6 +5,9 @@ the model's limit, and ``max_tokens`` in a deployment does not lower the client'
 lowers a request's ``max_tokens`` to the ``model_info.openclaude_output_limit`` of the deployment
 its model resolves to (``openclaude_models``: LiteLLM's router); other tiers keep the client's
 value.
+
+LiteLLM loads each callback by its file path; the modules beside the config import each other by
+name, from the config's directory the launcher puts on the proxy's ``PYTHONPATH``.
 """
 
 from __future__ import annotations
