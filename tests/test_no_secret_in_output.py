@@ -1,6 +1,7 @@
 """Nothing secret in any output (issue #23): deploy, rollback, ``--dry --diff`` and verify at
 ``-vvv`` (pyinfra then prints every fact's and command's output) never show the user's settings'
-tokens, the AWS keys in a sandbox ~/.aws, or the master key, in any encoding: plain, base64 at
+tokens, the AWS keys in a sandbox ~/.aws, an organisation's managed settings or the master key,
+in any encoding: plain, base64 at
 each of the three byte alignments (standard and URL-safe), hex, JSON-escaped."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ SETTINGS_SECRETS = {
     "AWS_SECRET_ACCESS_KEY": f"{MARK}/settings/aws/secret",
 }
 AWS_FILE_SECRET = f"{MARK}/aws-file/secret/0000000000"
+MANAGED_SECRET = f"{MARK}-organisation-token"
 
 
 def encodings(secret: str) -> set[str]:
@@ -54,6 +56,11 @@ def marked(sandbox):
     (aws / "credentials").write_text(
         f"[default]\naws_access_key_id = AKIAOPENCLAUDEMARK02\n"
         f"aws_secret_access_key = {AWS_FILE_SECRET}\n")
+    # Managed settings are read under this root, not this machine's /etc.
+    managed = sandbox.home.parent / "managed-root/etc/claude-code/managed-settings.json"
+    managed.parent.mkdir(parents=True)
+    managed.write_text(json.dumps({"env": {"ANTHROPIC_CUSTOM_HEADERS": f"x-org: {MANAGED_SECRET}"}}))
+    sandbox.env = {**sandbox.env, "OPENCLAUDE_MANAGED_SETTINGS_ROOT": str(managed.parents[2])}
     return sandbox
 
 
@@ -69,12 +76,8 @@ def test_the_encodings_searched_find_a_secret_in_each_form():
     assert any(form in json.dumps({"v": secret}) for form in encodings(secret))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue #23 part 4, open: the OpenClaudeHost fact returns ~/.claude/settings.json "
-    "base64-encoded and -vv/-vvv print fact output; when the fact stops carrying it, this "
-    "passes and the strict mark must come off"))
 def test_verbose_runs_print_no_secret_in_any_encoding(marked):
-    secrets = [*SETTINGS_SECRETS.values(), AWS_FILE_SECRET, f"{MARK}-helper"]
+    secrets = [*SETTINGS_SECRETS.values(), AWS_FILE_SECRET, f"{MARK}-helper", MANAGED_SECRET]
     outputs = {}
     outputs["deploy"] = marked.pyinfra("deploy.py", "-vvv")
     assert outputs["deploy"].returncode == 0, outputs["deploy"].output[-3000:]
@@ -90,5 +93,6 @@ def test_verbose_runs_print_no_secret_in_any_encoding(marked):
     # The runs printed facts and commands (else the search proves nothing).
     assert "Loaded fact" in outputs["deploy"].output or "fact" in outputs["deploy"].output.lower()
     assert "AWS credentials available" in outputs["verify"].output
+    assert "managed-settings.json" in outputs["verify"].output  # verify read the managed file
     for label, result in outputs.items():
         assert_no_secret(label, result.output, [*secrets, master_key])

@@ -15,6 +15,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from files.openclaude_settings import derive_file_text
+from operations.facts.downloads import DownloadError, with_content
 from operations.facts.host import OpenClaudeHost
 from operations.model.data import DataError, DeployData, load_data
 from operations.model.inputs import (
@@ -29,7 +30,14 @@ from operations.model.login_agent import login_agent
 from operations.model.render import config_text, launcher_values, settings_tiers
 from operations.model.routes import pinned_tiers
 from operations.model.supply_chain import lock_path
-from operations.ops.homefiles import directories, master_key, placed_file, placed_files, symlink
+from operations.ops.homefiles import (
+    directories,
+    holds,
+    master_key,
+    placed_file,
+    placed_files,
+    symlink,
+)
 from operations.ops.inputs import inputs_usable, model_ids_current, say_once
 from operations.ops.login_agent import proxy_at_login
 from operations.ops.runlock import lock_changes, registered_operations
@@ -50,7 +58,7 @@ def read_target(paths: dict, model_ids=(), proxy_at_login: bool = False) -> dict
     """One round trip: the OpenClaudeHost fact for everything the deploy compares."""
     return host.get_fact(
         OpenClaudeHost,
-        content=[
+        digests=[
             paths["litellm_config"],
             *(paths[entry.role] for entry in PLACED),
             paths["launcher"],
@@ -79,6 +87,11 @@ def openclaude(mode: str = "oauth"):
         return
     target = _Target(data, read_target(managed_paths(data.paths),
                                        proxy_at_login=data.proxy_at_login))
+    try:
+        target.read_user_settings()
+    except DownloadError as error:
+        inputs_usable(name="Check the user's settings", problems=[str(error)])
+        return
     if not _inputs_usable(target):
         return
     say_once(litellm_warnings(data))
@@ -110,6 +123,11 @@ class _Target:
         self.data, self.facts = data, facts
         self.paths = managed_paths(data.paths)
         self.home, self.entries = facts["home"], facts["entries"]
+
+    def read_user_settings(self) -> None:
+        """Download the user's settings (they hold tokens: never in the fact's output)."""
+        key = self.paths["claude_settings"]
+        self.entries[key] = with_content(self.entries[key], self.path("claude_settings"))
 
     def entry(self, key: str):
         return self.entries[self.paths[key]]
@@ -180,7 +198,7 @@ def _routing_config(target: _Target) -> None:
     model_ids_current(
         name="Model ids are in LiteLLM's model map and not retiring",
         model_ids=sorted({tier.upstream_id for tier in pinned_tiers(data.tiers, data.mode)}),
-        config_changes=target.entry("litellm_config").content != config.encode("utf-8"),
+        config_changes=not holds(target.entry("litellm_config"), config),
         data=data,
     )
 
@@ -213,8 +231,7 @@ def _launcher(target: _Target) -> None:
         target=posixpath.relpath(paths["launcher"], posixpath.dirname(paths["launcher_alias"])),
         same_file=(paths["launcher_alias"], paths["launcher"]) in target.facts["same_files"],
         backups_kept=data.backups_kept,
-        launcher_changes=(current.kind, current.link, current.content, current.mode)
-        != ("file", "", launcher.encode("utf-8"), 0o755),
+        launcher_changes=not (holds(current, launcher) and current.mode == 0o755),
     )
     launcher_dir_on_path(
         name=f"~/{paths['alias_dir']} is on the login shell's PATH",

@@ -8,6 +8,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from operations.deploys.openclaude import DEFAULTS, read_target
+from operations.facts.downloads import DownloadError, downloaded, with_content
 from operations.facts.litellm_environment import LitellmEnvironment
 from operations.facts.managed import ManagedSettings
 from operations.facts.probes import LiveProbe, VerifyProbe
@@ -52,6 +53,7 @@ def verify():
     # One read serves either mode: the mode is known only once the launcher is read.
     facts = read_target(paths, sorted({t.upstream_id for d in by_mode.values()
                                        for t in pinned_tiers(d.tiers, d.mode)}))
+    _download(facts, paths, ("launcher", "litellm_config", "claude_settings", "openclaude_settings"))
     mode = host.data.get("verify_mode") or deployed_mode(
         entry_text(facts["entries"], paths["launcher"])) or "oauth"
     data = by_mode[mode]
@@ -79,7 +81,7 @@ def verify():
         settings_check(data, entry_text(entries, paths["openclaude_settings"]),
                        paths["openclaude_settings"], redeploy),
         key_check(facts, paths["master_key_file"], redeploy),
-        managed_check(data, host.get_fact(ManagedSettings)),
+        managed_check(data, _managed_texts(host.get_fact(ManagedSettings))),
         claude_check(probe),
         aws_check(probe, redeploy),
         *lifecycle_checks(data, facts, date.today()),
@@ -92,3 +94,27 @@ def verify():
         checks += live_checks(data, host.get_fact(LiveProbe, launcher=launcher,
                                                   usage_record=usage_record, models=models))
     checks_pass(name=f"openClaude checks ({mode} mode)", checks=checks)
+
+
+def _download(facts: dict, paths: dict, keys) -> None:
+    """The files of ``keys`` the checks read, downloaded into the fact's entries (never in a
+    fact's output: the user's settings hold tokens). One that cannot be read stays without text,
+    and its check says so."""
+    entries = facts["entries"]
+    for key in keys:
+        try:
+            entries[paths[key]] = with_content(entries[paths[key]], f"{facts['home']}/{paths[key]}")
+        except DownloadError:
+            continue
+
+
+def _managed_texts(files: list) -> dict:
+    """``{path: text}`` of the managed settings files, downloaded; one Claude Code cannot read
+    either (not UTF-8, gone) is left out."""
+    texts = {}
+    for path in files:
+        try:
+            texts[path] = downloaded(path).decode("utf-8")
+        except (DownloadError, UnicodeDecodeError):
+            continue
+    return texts

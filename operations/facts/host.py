@@ -30,7 +30,8 @@ class Entry:
     kind: str  # file, dir, missing, unreadable, other
     mode: int | None = None
     link: str = ""  # symlink target, when the path is a symlink
-    content: bytes | None = None
+    digest: str | None = None  # a file's POSIX cksum, "<CRC> <size>" (operations/model/digest.py)
+    content: bytes | None = None  # never from the fact: downloaded (operations/facts/downloads.py)
     key_valid: bool | None = None
     backups: tuple[str, ...] = ()  # names of PATH.*.bak files beside it (not for secret files)
 
@@ -38,9 +39,9 @@ class Entry:
 class OpenClaudeHost(FactBase):
     """
     The target's home, uv, LiteLLM's uv receipt and the deploy's files, in one command
-    (``operations/sh/host.sh``).
+    (``operations/sh/host.sh``). No file's contents: pyinfra prints a fact's output at -vv.
 
-    + content: home-relative paths whose bytes are read (base64 on the wire)
+    + digests: home-relative paths described with their POSIX cksum (one ``cksum`` for all)
     + described: home-relative paths described only (kind, mode, link)
     + keys: home-relative secret files: only whether each holds a LiteLLM key
     + model_ids: upstream ids to look up in the installed LiteLLM's model map (offline)
@@ -59,7 +60,8 @@ class OpenClaudeHost(FactBase):
 
         {"home": "/home/dev", "uv": "/home/dev/.local/bin/uv", "python3": "/usr/bin/python3",
          "tool_dir": "/home/dev/.local/share/uv/tools", "bin_dir": "/home/dev/.local/bin",
-         "receipt": "[tool]\\nrequirements = ...", "entries": {".litellm/config.yaml": Entry(...)},
+         "receipt": "[tool]\\nrequirements = ...",
+         "entries": {".litellm/config.yaml": Entry(kind="file", mode=0o600, digest="3215 912")},
          "same_files": {(".local/bin/openclaude", ".local/bin/openClaude")},
          "os": "Darwin", "shell": "/bin/zsh", "profile": ".zprofile", "on_path": "no",
          "agent_manager": "launchd", "agent_domain": "gui/501", "agent_loaded": "yes",
@@ -70,13 +72,15 @@ class OpenClaudeHost(FactBase):
 
     _script = ""  # what command() ran, for the lock's re-read
 
-    def command(self, content=(), described=(), keys=(), model_ids=(), same_files=(),
+    def command(self, digests=(), described=(), keys=(), model_ids=(), same_files=(),
                 on_path=None, login_agent=None) -> str:
         entries = [(kind, path) for kind, paths in
-                   (("content", content), ("describe", described), ("key", keys)) for path in paths]
+                   (("digest", digests), ("describe", described), ("key", keys)) for path in paths]
         calls = [f"tools {shell_words(UV_DIRS)}"]
         if entries:
             calls.append("modes " + " ".join(shlex.quote(path) for _, path in entries))
+        if digests:
+            calls.append("sums " + " ".join(shlex.quote(path) for path in digests))
         calls += [f"entry {kind} {shlex.quote(path)}" for kind, path in entries]
         calls += [f"same {shlex.quote(path)} {shlex.quote(other)}" for path, other in same_files]
         if on_path:
@@ -111,8 +115,7 @@ class OpenClaudeHost(FactBase):
                     kind=kind,
                     mode=int(mode, 8) if mode else None,
                     link=link,
-                    content=base64.b64decode(body) if kind == "file" and body not in (
-                        "valid", "invalid") else None,
+                    digest=body if kind == "file" and body not in ("valid", "invalid") else None,
                     key_valid={"valid": True, "invalid": False}.get(body),
                     backups=tuple(backups.pop(path, ())),
                 )

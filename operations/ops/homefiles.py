@@ -15,8 +15,10 @@ from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 from pyinfra.operations.util.files import generate_color_diff
 
+from operations.facts.downloads import downloaded
 from operations.facts.host import Entry
 from operations.model.backups import backups_beyond
+from operations.model.digest import cksum
 from operations.sh import call
 
 def _files_sh(function: str, *arguments) -> StringCommand:
@@ -98,21 +100,27 @@ def placed_files(files: list, *, mode: int = 0o600, backups_kept: int = 5):
                             backups_kept=backups_kept)
 
 
+def holds(current: Entry, content: str | bytes) -> bool:
+    """The fact found a file (not a symlink) holding ``content``, by its digest."""
+    wanted = content.encode("utf-8") if isinstance(content, str) else content
+    return current.kind == "file" and not current.link and current.digest == cksum(wanted)
+
+
 def _up_to_date(current: Entry, content: str, mode: int) -> bool:
-    return (current.kind == "file" and current.content == content.encode("utf-8")
-            and not current.link and current.mode == mode)
+    return holds(current, content) and current.mode == mode
 
 
 def _placing(path: str, content: str, current: Entry, *, mode: int, show_diff: bool,
              backups_kept: int):
     """The commands that place one file: a chmod when only its mode differs."""
     wanted = content.encode("utf-8")
-    if current.kind == "file" and current.content == wanted and not current.link:
+    if holds(current, wanted):
         yield StringCommand("chmod", _mode_text(mode), shlex.quote(path))
         return
 
     if state.config.DIFF and show_diff:
-        old = (current.content or b"").decode("utf-8", "replace").splitlines(keepends=True)
+        old_bytes = downloaded(path) if current.kind == "file" else b""
+        old = old_bytes.decode("utf-8", "replace").splitlines(keepends=True)
         host.log(f"Will write {path}", logger.info)
         for line in generate_color_diff(old, content.splitlines(keepends=True)):
             logger.info("  %s", line)
@@ -132,12 +140,7 @@ def _placing(path: str, content: str, current: Entry, *, mode: int, show_diff: b
     yield _files_sh("start_temp", path, tmp)
     yield FileUploadCommand(BytesIO(wanted), tmp)
     # Replace only what this run read: another run (a rollback, say) may have written since.
-    if current.kind == "file":
-        was = f"{tmp}.seen"
-        yield _files_sh("private_file", was)
-        yield FileUploadCommand(BytesIO(current.content), was)
-    else:
-        was = "missing" if current.kind == "missing" else "any"
+    was = {"file": current.digest, "missing": "missing"}.get(current.kind) or "any"
     yield _files_sh("replace_file", path, tmp, was, _mode_text(mode),
                     *(f"{directory}/{backup}" for backup in stale))
 

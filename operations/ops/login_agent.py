@@ -13,6 +13,7 @@ from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
 from operations.facts.host import Entry
+from operations.ops.homefiles import holds
 from operations.model.login_agent import LoginAgent
 
 AGENT_MODE = 0o644
@@ -87,7 +88,7 @@ def proxy_at_login(agent: LoginAgent, *, wanted: bool, current: Entry, facts: di
         return
 
     wanted_bytes = agent.content.encode("utf-8")
-    if present and current.content == wanted_bytes and not current.link:
+    if present and holds(current, wanted_bytes):
         if current.mode != AGENT_MODE:
             yield StringCommand("chmod", format(AGENT_MODE, "o"), shlex.quote(agent.path))
         if facts.get("agent_loaded") == "yes":

@@ -37,7 +37,7 @@ keep_backup() {
 }
 
 # replace_file DEST TMP WAS MODE [OLD_BACKUP...]: moves TMP over DEST with MODE if DEST is
-# still what this run read (WAS: a file holding those bytes, then removed; "missing"; or "any"),
+# still what this run read (WAS: the POSIX cksum it read, "<CRC> <size>"; "missing"; or "any"),
 # keeping a differing DEST as a backup (keep_backup). Another run (a rollback, say) may have
 # written DEST since: then nothing is replaced and it exits 1.
 replace_file() {
@@ -45,7 +45,7 @@ replace_file() {
   case $was in
     missing) [ ! -e "$dest" ] && [ ! -L "$dest" ]; unchanged=$? ;;
     any) unchanged=0 ;;
-    *) cmp -s "$was" "$dest"; unchanged=$?; rm -f "$was" ;;
+    *) [ -f "$dest" ] && [ "$(cksum < "$dest")" = "$was" ]; unchanged=$? ;;
   esac
   if [ "$unchanged" != 0 ]; then
     rm -f "$tmp"

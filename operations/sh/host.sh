@@ -1,11 +1,13 @@
 # shellcheck shell=sh
 # The OpenClaudeHost fact (operations/facts/host.py): everything a converged deploy compares
-# against, in one command. The fact calls `tools UV_DIR...` and `modes PATH...` first, then
-# `entry`, `same`, `on_path` and `models` as asked. Lines: "<field>\t<value>",
-# "entry\t<path>\t<kind>\t<link target>\t<mode>\t<base64>", "same\t<path>\t<other>" when both
+# against, in one command. The fact calls `tools UV_DIR...`, `modes PATH...` and `sums PATH...`
+# first, then `entry`, `same`, `on_path` and `models` as asked. Lines: "<field>\t<value>",
+# "entry\t<path>\t<kind>\t<link target>\t<mode>\t<digest>", "same\t<path>\t<other>" when both
 # name one file (a symlink, or one entry on a case-insensitive filesystem) and, for every path
 # but secret files, "backup\t<path>\t<name of a PATH.*.bak beside it>".
-# Secret files are described, never read: only whether they look like a LiteLLM key.
+# No file's contents are printed (pyinfra shows a fact's output at -vv): a file is described
+# by its POSIX cksum ("<CRC> <size>"), a secret file only by whether it looks like a LiteLLM
+# key; the deploy downloads the few files it must read.
 
 nl='
 '
@@ -20,17 +22,45 @@ modes() {
   known_modes=$(stat "$@" 2>/dev/null)
 }
 
-# mode_of PATH: sets mode to PATH's permission bits: from modes, else a stat of its own (a
-# path with a newline in it).
-mode_of() {
-  rest=$known_modes
+# found WORDS LIST PATH: sets found to the first WORDS words of the line of LIST (a command's
+# output over several paths: lines "<word>... <path>") that ends with PATH; empty when LIST
+# says nothing of PATH (a path with a newline in it).
+found() {
+  words=$1; rest=$2; found=
   while [ -n "$rest" ]; do
-    line=${rest%%"$nl"*}
-    if [ "${line#* }" = "$1" ]; then mode=${line%% *}; return; fi
+    line=${rest%%"$nl"*}; value=; tail=$line; n=0
+    while [ "$n" -lt "$words" ]; do
+      value="$value${value:+ }${tail%% *}"; tail=${tail#* }; n=$((n + 1))
+    done
+    if [ "$tail" = "$3" ]; then found=$value; return; fi
     [ "$line" = "$rest" ] && break
     rest=${rest#*"$nl"}
   done
-  mode=$(stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null)
+}
+
+# mode_of PATH: sets mode to PATH's permission bits: from modes, else a stat of its own.
+mode_of() {
+  found 1 "$known_modes" "$1"; mode=$found
+  [ -n "$mode" ] || mode=$(stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null)
+}
+
+# sums PATH...: the POSIX cksum ("<CRC> <size> <path>") of the home-relative PATHs that are
+# readable files, with one cksum, for sum_of.
+sums() {
+  count=$#
+  for relative in "$@"; do
+    [ -f "$HOME/$relative" ] && [ -r "$HOME/$relative" ] && set -- "$@" "$HOME/$relative"
+  done
+  shift "$count"
+  known_sums=
+  [ $# = 0 ] || known_sums=$(cksum "$@" 2>/dev/null)
+}
+
+# sum_of FILE: sets body to FILE's POSIX cksum, "<CRC> <size>": from sums, else a cksum of its
+# own.
+sum_of() {
+  found 2 "$known_sums" "$1"; body=$found
+  [ -n "$body" ] || body=$(cksum < "$1")
 }
 
 # base64_of FILE: sets body to FILE in base64 on one line (GNU's base64 wraps lines, BSD's
@@ -58,7 +88,7 @@ key_state() {
   } < "$1"
 }
 
-# entry content|describe|key PATH: one home-relative path.
+# entry digest|describe|key PATH: one home-relative path.
 entry() {
   p="$HOME/$2"; target=""; kind=missing; mode=""; body=""
   [ -L "$p" ] && target=$(readlink "$p")
@@ -66,7 +96,7 @@ entry() {
   elif [ -f "$p" ]; then
     kind="file"; mode_of "$p"
     if [ ! -r "$p" ]; then kind=unreadable
-    elif [ "$1" = content ]; then base64_of "$p"
+    elif [ "$1" = digest ]; then sum_of "$p"
     elif [ "$1" = key ]; then key_state "$p"
     fi
   elif [ -e "$p" ] || [ -L "$p" ]; then kind=other

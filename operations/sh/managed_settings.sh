@@ -1,7 +1,7 @@
 # shellcheck shell=sh
-# Claude Code's managed settings on this system, for verify.py: one line per file that exists,
-# "file<TAB>path<TAB>base64 of its bytes". $1: the Linux directory, $2: the macOS one;
-# OPENCLAUDE_MANAGED_SETTINGS_ROOT (tests) goes in front of the directory.
+# Claude Code's managed settings on this system, for verify.py: one line per readable file,
+# "file<TAB>path" (verify.py downloads them: their contents are never printed). $1: the Linux
+# directory, $2: the macOS one; OPENCLAUDE_MANAGED_SETTINGS_ROOT (tests) goes in front of it.
 case $(uname -s 2>/dev/null) in
   Darwin) dir=$2 ;;
   *) dir=$1 ;;
@@ -9,5 +9,5 @@ esac
 dir=${OPENCLAUDE_MANAGED_SETTINGS_ROOT:-}$dir
 for file in "$dir/managed-settings.json" "$dir"/managed-settings.d/*.json; do
   [ -f "$file" ] && [ -r "$file" ] || continue
-  printf 'file\t%s\t%s\n' "$file" "$(base64 < "$file" | tr -d '\n')"
+  printf 'file\t%s\n' "$file"
 done
