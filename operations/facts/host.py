@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import shlex
 from dataclasses import dataclass
@@ -124,7 +123,7 @@ class OpenClaudeHost(FactBase):
             elif field == "models":
                 facts["models"] = json.loads(rest) if rest else None
             elif field == "receipt":
-                facts["receipt"] = base64.b64decode(rest).decode("utf-8", "replace")
+                facts["receipt"] = facts.get("receipt", "") + rest + "\n"
             else:
                 facts[field] = rest or None
         return facts

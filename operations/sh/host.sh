@@ -63,16 +63,6 @@ sum_of() {
   [ -n "$body" ] || body=$(cksum < "$1")
 }
 
-# base64_of FILE: sets body to FILE in base64 on one line (GNU's base64 wraps lines, BSD's
-# does not), joined in the shell rather than by another process.
-base64_of() {
-  body=$(base64 < "$1")
-  saved_ifs=$IFS; IFS=$nl
-  # shellcheck disable=SC2086 # split on newlines on purpose (base64 has no glob characters)
-  set -- $body
-  IFS=; body="$*"; IFS=$saved_ifs
-}
-
 # key_state FILE: sets body to valid when FILE's first line is a LiteLLM key (sk- and 64 hex
 # digits) and every other line is empty, as the launcher reads it; else to invalid.
 key_state() {
@@ -125,7 +115,8 @@ same() {
 }
 
 # tools UV_DIR...: the home, uv (on PATH or in a UV_DIR), python3, the OS, uv's tool
-# directory and LiteLLM's uv receipt (else uv's executable directory). Sets uv, tool_dir and os for the functions below.
+# directory and LiteLLM's uv receipt (else uv's executable directory). Sets uv, tool_dir and os
+# for the functions below.
 tools() {
   printf 'home\t%s\n' "$HOME"
   uv=$(find_tool uv "$@")
@@ -139,11 +130,14 @@ tools() {
     printf 'python3_stub\t1\n'
   fi
   if [ -n "$uv" ]; then
-    tool_dir=$("$uv" tool dir 2>/dev/null)
+    # uv's own rule for its tool directory; uv is asked (10 ms) only when LiteLLM is not there.
+    tool_dir=${UV_TOOL_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/uv/tools}
+    [ -r "$tool_dir/litellm/uv-receipt.toml" ] || tool_dir=$("$uv" tool dir 2>/dev/null)
     printf 'tool_dir\t%s\n' "$tool_dir"
     receipt="$tool_dir/litellm/uv-receipt.toml"
     if [ -r "$receipt" ]; then
-      base64_of "$receipt"; printf 'receipt\t%s\n' "$body"
+      # Line by line, read by the shell (no process).
+      while IFS= read -r line || [ -n "$line" ]; do printf 'receipt\t%s\n' "$line"; done < "$receipt"
     else
       # Where uv will put LiteLLM's executable; once it has, its receipt says where it did.
       printf 'bin_dir\t%s\n' "$("$uv" tool dir --bin 2>/dev/null)"
