@@ -15,7 +15,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from files.openclaude_settings import derive_file_text
-from operations.facts.downloads import DownloadError, with_content
+from operations.facts.downloads import DownloadError, with_contents
 from operations.facts.host import OpenClaudeHost
 from operations.model.data import DataError, DeployData, load_data
 from operations.model.inputs import (
@@ -126,8 +126,7 @@ class _Target:
 
     def read_user_settings(self) -> None:
         """Download the user's settings (they hold tokens: never in the fact's output)."""
-        key = self.paths["claude_settings"]
-        self.entries[key] = with_content(self.entries[key], self.path("claude_settings"))
+        with_contents(self.entries, self.home, [self.paths["claude_settings"]])
 
     def entry(self, key: str):
         return self.entries[self.paths[key]]

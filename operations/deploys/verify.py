@@ -8,7 +8,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from operations.deploys.openclaude import DEFAULTS, read_target
-from operations.facts.downloads import DownloadError, downloaded, with_content
+from operations.facts.downloads import DownloadError, downloaded, with_contents
 from operations.facts.litellm_environment import LitellmEnvironment
 from operations.facts.managed import ManagedSettings
 from operations.facts.probes import LiveProbe, VerifyProbe
@@ -98,23 +98,25 @@ def verify():
 
 def _download(facts: dict, paths: dict, keys) -> None:
     """The files of ``keys`` the checks read, downloaded into the fact's entries (never in a
-    fact's output: the user's settings hold tokens). One that cannot be read stays without text,
-    and its check says so."""
-    entries = facts["entries"]
-    for key in keys:
-        try:
-            entries[paths[key]] = with_content(entries[paths[key]], f"{facts['home']}/{paths[key]}")
-        except DownloadError:
-            continue
+    fact's output: the user's settings hold tokens). When they cannot be read they stay without
+    text, and their checks say so."""
+    try:
+        with_contents(facts["entries"], facts["home"], [paths[key] for key in keys])
+    except DownloadError:
+        pass
 
 
 def _managed_texts(files: list) -> dict:
     """``{path: text}`` of the managed settings files, downloaded; one Claude Code cannot read
     either (not UTF-8, gone) is left out."""
+    try:
+        contents = downloaded(files)
+    except DownloadError:
+        return {}
     texts = {}
-    for path in files:
+    for path, content in contents.items():
         try:
-            texts[path] = downloaded(path).decode("utf-8")
-        except (DownloadError, UnicodeDecodeError):
+            texts[path] = content.decode("utf-8")
+        except UnicodeDecodeError:
             continue
     return texts

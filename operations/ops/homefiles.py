@@ -119,7 +119,7 @@ def _placing(path: str, content: str, current: Entry, *, mode: int, show_diff: b
         return
 
     if state.config.DIFF and show_diff:
-        old_bytes = downloaded(path) if current.kind == "file" else b""
+        old_bytes = downloaded([path]).get(path, b"") if current.kind == "file" else b""
         old = old_bytes.decode("utf-8", "replace").splitlines(keepends=True)
         host.log(f"Will write {path}", logger.info)
         for line in generate_color_diff(old, content.splitlines(keepends=True)):
