@@ -9,8 +9,9 @@ import base64
 import binascii
 import dataclasses
 
-from pyinfra import host
+from pyinfra import host, state
 from pyinfra.api import StringCommand
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS, pop_global_arguments
 
 from operations.facts.host import Entry
 from operations.sh import call
@@ -24,9 +25,12 @@ def downloaded(paths) -> dict:
     """``{path: bytes}`` of the readable files among ``paths`` (absolute) on the target."""
     if not paths:
         return {}
+    # As pyinfra runs a fact's command (its shell, sudo, env), but printing nothing.
+    arguments, _ = pop_global_arguments(state, host, dict(host.current_op_global_arguments or {}))
     status, output = host.run_shell_command(
         StringCommand(call("private_files", "print_files", *paths)),
-        print_output=False, print_input=False)
+        print_output=False, print_input=False,
+        **{key: value for key, value in arguments.items() if key in CONNECTOR_ARGUMENT_KEYS})
     if not status:
         raise DownloadError(f"{', '.join(paths)}: could not be read")
     found = {}
