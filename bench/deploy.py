@@ -20,13 +20,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from toolkit import REPO, alternate, converged, figure, ratio, run_pyinfra, spread
+from toolkit import (
+    REPO,
+    USER_SETTINGS,
+    alternate,
+    converged,
+    figure,
+    ratio,
+    run_pyinfra,
+    spread,
+)
 
 from tests.litellm_sources import make_sources
 from tests.support.sandbox import sandbox_env
 
 RERUN_GOAL = 1.2
-USER_SETTINGS = {"permissions": {"allow": ["Bash(git status)"]}, "env": {"AWS_REGION": "us-west-2"}}
 FLOOR = """from pyinfra.operations import files
 
 files.directory(name="floor: an existing directory", path={path!r})

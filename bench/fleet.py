@@ -1,5 +1,5 @@
-"""Converged re-runs of deploy.py over SSH with network latency: what a fleet user pays is round
-trips. Each fleet (tests/sshfleet.py: a private sshd on loopback, throw-away local users as
+"""Converged re-runs of deploy.py over SSH with network latency (each host's user has a
+``~/.claude/settings.json``): what a fleet user pays is round trips. Each fleet (tests/sshfleet.py: a private sshd on loopback, throw-away local users as
 hosts) sits behind a latency relay (tests/latency_relay.py) whose delay is set before each run:
 
 * 1 host at 0, 50 and 150 ms round-trip time (RTT); the slope of wall time over RTT is the round
@@ -15,10 +15,14 @@ Needs root and /usr/sbin/sshd (tests/sshfleet.py).
 
 from __future__ import annotations
 
+import json
+import os
+import pwd
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Callable
 
-from toolkit import alternate, converged, figure, ratio, run_pyinfra, spread
+from toolkit import USER_SETTINGS, alternate, converged, figure, ratio, run_pyinfra, spread
 
 from tests.litellm_sources import make_sources
 from tests.sshfleet import SSHFleet
@@ -34,6 +38,12 @@ def converged_fleet(stack: ExitStack, size: int) -> dict:
     sources = make_sources(fleet.make_dir("sources", mode=0o755))
     for name in fleet.names:  # git refuses root-owned repositories without this
         fleet.run_as(name, "git config --global --replace-all safe.directory '*'", check=True)
+        settings = Path(fleet.home_of(name)) / ".claude" / "settings.json"
+        settings.parent.mkdir()
+        settings.write_text(json.dumps(USER_SETTINGS))
+        user = pwd.getpwnam(fleet.user_of(name))
+        for path in (settings.parent, settings):
+            os.chown(path, user.pw_uid, user.pw_gid)
     inventory = str(fleet.inventory_file(fleet.make_dir("inventory", mode=0o700) / "bench.py"))
     data = {"litellm_release": sources["release"], "litellm_fork": sources["fork"]}
     first = run_pyinfra(inventory, "deploy.py", data=data)

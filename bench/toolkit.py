@@ -22,6 +22,10 @@ if str(REPO) not in sys.path:
 
 from tests.support.runs import grand_total, pyinfra_command, scrubbed_environment  # noqa: E402
 
+# What a user's ~/.claude/settings.json holds in the benchmark's homes: the deploy reads it
+# (unprinted) on every run, converged or not.
+USER_SETTINGS = {"permissions": {"allow": ["Bash(git status)"]}, "env": {"AWS_REGION": "us-west-2"}}
+
 # Logs each command pyinfra runs (its text and exit status, NUL-separated), then runs it with
 # sh as pyinfra would: given to pyinfra as --shell-executable.
 COMMAND_LOGGER = """#!/bin/sh
