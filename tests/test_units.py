@@ -7,6 +7,7 @@ import ast
 import importlib.util
 import json
 import logging
+import subprocess
 import sys
 import types
 from datetime import date
@@ -920,3 +921,40 @@ def test_verify_live_names_anthropics_newer_refusals_as_claude_code_prints_them(
     from operations.model.verify_checks import known_fix
 
     assert fix in known_fix(printed)
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 65_536, 1_000_003])
+def test_the_digest_computed_here_is_the_one_cksum_prints_on_the_target(size):
+    """Files are compared by POSIX cksum: computed here, printed by the target's cksum."""
+    import random
+
+    from operations.model.digest import cksum
+
+    data = random.Random(size).randbytes(size)
+    printed = subprocess.run(["cksum"], input=data, capture_output=True, check=True).stdout
+    assert cksum(data) == printed.decode().strip()
+
+
+def test_a_replace_leaves_a_file_that_changed_since_the_run_read_its_cksum(tmp_path):
+    from operations.model.digest import cksum
+    from operations.sh import call
+
+    dest, tmp = tmp_path / "settings.json", tmp_path / ".settings.json.1.tmp"
+    dest.write_text("read by the run")
+    read = cksum(dest.read_bytes())
+    dest.write_text("written by another run since")
+    tmp.write_text("this run's")
+
+    def replace(was: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["sh", "-c", call("files", "replace_file", dest, tmp, was, "600")],
+                              capture_output=True, text=True)
+
+    refused = replace(read)
+    assert refused.returncode == 1 and "changed after this run read it" in refused.stderr
+    assert dest.read_text() == "written by another run since" and not tmp.exists()
+    tmp.write_text("this run's")
+    replaced = replace(cksum(dest.read_bytes()))
+    assert replaced.returncode == 0, replaced.stderr
+    assert dest.read_text() == "this run's" and oct(dest.stat().st_mode & 0o777) == "0o600"
+    assert [p.read_text() for p in tmp_path.glob("settings.json.*.bak")] == [
+        "written by another run since"]
