@@ -15,8 +15,8 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from files.openclaude_settings import derive_file_text
-from operations.facts.downloads import DownloadError, with_contents
 from operations.facts.host import OpenClaudeHost
+from operations.facts.unprinted import UnprintedReadError, read_unprinted
 from operations.model.data import DataError, DeployData, load_data
 from operations.model.inputs import (
     input_problems,
@@ -54,19 +54,25 @@ DEFAULTS = {
 MODE_TITLES = {"oauth": "mixed OAuth/Bedrock", "bedrock": "all-Bedrock"}
 
 
-def read_target(paths: dict, model_ids=(), proxy_at_login: bool = False) -> dict:
-    """One round trip: the OpenClaudeHost fact for everything the deploy compares."""
-    return host.get_fact(
+def read_target(paths: dict, model_ids=(), proxy_at_login: bool = False,
+                read=("claude_settings",)) -> dict:
+    """One round trip: the OpenClaudeHost fact for everything the deploy compares, with the
+    files of ``read`` whole (the user's settings hold tokens: read unprinted)."""
+    files_read = [paths[key] for key in read]
+    return read_unprinted(
         OpenClaudeHost,
         digests=[
-            paths["litellm_config"],
-            *(paths[entry.role] for entry in PLACED),
-            paths["launcher"],
-            paths["claude_settings"],
-            paths["openclaude_settings"],
-            paths["launch_agent"],
-            paths["systemd_unit"],
+            path for path in (
+                paths["litellm_config"],
+                *(paths[entry.role] for entry in PLACED),
+                paths["launcher"],
+                paths["claude_settings"],
+                paths["openclaude_settings"],
+                paths["launch_agent"],
+                paths["systemd_unit"],
+            ) if path not in files_read
         ],
+        read=files_read,
         described=[*written_dirs(paths), paths["launcher_alias"]],
         keys=[paths["master_key_file"]],
         model_ids=model_ids,
@@ -85,13 +91,12 @@ def openclaude(mode: str = "oauth"):
     except DataError as error:
         inputs_usable(name="Check the deploy data", problems=[f"deploy data: {error}"])
         return
-    target = _Target(data, read_target(managed_paths(data.paths),
-                                       proxy_at_login=data.proxy_at_login))
     try:
-        target.read_user_settings()
-    except DownloadError as error:
-        inputs_usable(name="Check the user's settings", problems=[str(error)])
+        facts = read_target(managed_paths(data.paths), proxy_at_login=data.proxy_at_login)
+    except UnprintedReadError as error:
+        inputs_usable(name="Read this host", problems=[str(error)])
         return
+    target = _Target(data, facts)
     if not _inputs_usable(target):
         return
     say_once(litellm_warnings(data))
@@ -123,10 +128,6 @@ class _Target:
         self.data, self.facts = data, facts
         self.paths = managed_paths(data.paths)
         self.home, self.entries = facts["home"], facts["entries"]
-
-    def read_user_settings(self) -> None:
-        """Download the user's settings (they hold tokens: never in the fact's output)."""
-        with_contents(self.entries, self.home, [self.paths["claude_settings"]])
 
     def entry(self, key: str):
         return self.entries[self.paths[key]]

@@ -8,7 +8,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from operations.deploys.openclaude import DEFAULTS, read_target
-from operations.facts.downloads import DownloadError, downloaded, with_contents
+from operations.facts.unprinted import UnprintedReadError, downloaded
 from operations.facts.litellm_environment import LitellmEnvironment
 from operations.facts.managed import ManagedSettings
 from operations.facts.probes import LiveProbe, VerifyProbe
@@ -51,9 +51,15 @@ def verify():
         return
     paths = managed_paths(by_mode["oauth"].paths)
     # One read serves either mode: the mode is known only once the launcher is read.
-    facts = read_target(paths, sorted({t.upstream_id for d in by_mode.values()
-                                       for t in pinned_tiers(d.tiers, d.mode)}))
-    _download(facts, paths, ("launcher", "litellm_config", "claude_settings", "openclaude_settings"))
+    try:
+        facts = read_target(paths, sorted({t.upstream_id for d in by_mode.values()
+                                           for t in pinned_tiers(d.tiers, d.mode)}),
+                            read=("launcher", "litellm_config", "claude_settings",
+                                  "openclaude_settings"))
+    except UnprintedReadError as error:
+        checks_pass(name="openClaude checks", checks=[
+            Check("this host can be read", False, str(error), "check the SSH user's home")])
+        return
     mode = host.data.get("verify_mode") or deployed_mode(
         entry_text(facts["entries"], paths["launcher"])) or "oauth"
     data = by_mode[mode]
@@ -96,22 +102,12 @@ def verify():
     checks_pass(name=f"openClaude checks ({mode} mode)", checks=checks)
 
 
-def _download(facts: dict, paths: dict, keys) -> None:
-    """The files of ``keys`` the checks read, downloaded into the fact's entries (never in a
-    fact's output: the user's settings hold tokens). When they cannot be read they stay without
-    text, and their checks say so."""
-    try:
-        with_contents(facts["entries"], facts["home"], [paths[key] for key in keys])
-    except DownloadError:
-        pass
-
-
 def _managed_texts(files: list) -> dict:
     """``{path: text}`` of the managed settings files, downloaded; one Claude Code cannot read
     either (not UTF-8, gone) is left out."""
     try:
         contents = downloaded(files)
-    except DownloadError:
+    except UnprintedReadError:
         return {}
     texts = {}
     for path, content in contents.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ class Entry:
     mode: int | None = None
     link: str = ""  # symlink target, when the path is a symlink
     digest: str | None = None  # a file's POSIX cksum, "<CRC> <size>" (operations/model/digest.py)
-    content: bytes | None = None  # never from the fact: downloaded (operations/facts/downloads.py)
+    content: bytes | None = None  # a file's bytes, for the paths asked as ``read``
     key_valid: bool | None = None
     backups: tuple[str, ...] = ()  # names of PATH.*.bak files beside it (not for secret files)
 
@@ -38,9 +39,13 @@ class Entry:
 class OpenClaudeHost(FactBase):
     """
     The target's home, uv, LiteLLM's uv receipt and the deploy's files, in one command
-    (``operations/sh/host.sh``). No file's contents: pyinfra prints a fact's output at -vv.
+    (``operations/sh/host.sh``). Files are compared by digest; only those asked as ``read`` are
+    printed whole (pyinfra prints a fact's output at -vv: see ``read``).
 
     + digests: home-relative paths described with their POSIX cksum (one ``cksum`` for all)
+    + read: home-relative paths described so and read whole (``Entry.content``): files that may
+      hold secrets, so a fact asked for them must be read unprinted
+      (``operations/facts/unprinted.py``), never with ``host.get_fact``
     + described: home-relative paths described only (kind, mode, link)
     + keys: home-relative secret files: only whether each holds a LiteLLM key
     + model_ids: upstream ids to look up in the installed LiteLLM's model map (offline)
@@ -71,15 +76,16 @@ class OpenClaudeHost(FactBase):
 
     _script = ""  # what command() ran, for the lock's re-read
 
-    def command(self, digests=(), described=(), keys=(), model_ids=(), same_files=(),
+    def command(self, digests=(), read=(), described=(), keys=(), model_ids=(), same_files=(),
                 on_path=None, login_agent=None) -> str:
-        entries = [(kind, path) for kind, paths in
-                   (("digest", digests), ("describe", described), ("key", keys)) for path in paths]
+        entries = [(kind, path) for kind, paths in (("digest", digests), ("read", read),
+                                                     ("describe", described), ("key", keys))
+                   for path in paths]
         calls = [f"tools {shell_words(UV_DIRS)}"]
         if entries:
             calls.append("modes " + " ".join(shlex.quote(path) for _, path in entries))
-        if digests:
-            calls.append("sums " + " ".join(shlex.quote(path) for path in digests))
+        if digests or read:
+            calls.append("sums " + " ".join(shlex.quote(path) for path in (*digests, *read)))
         calls += [f"entry {kind} {shlex.quote(path)}" for kind, path in entries]
         calls += [f"same {shlex.quote(path)} {shlex.quote(other)}" for path, other in same_files]
         if on_path:
@@ -103,9 +109,13 @@ class OpenClaudeHost(FactBase):
         # its lock (operations/ops/runlock.py) and goes on only if nothing changed since.
         facts: dict = {"entries": {}, "same_files": set(), "script": self._script}
         backups: dict = {}
+        contents: dict = {}
         for line in output:
             field, _, rest = line.partition("\t")
-            if field == "backup":
+            if field == "content":
+                path, _, encoded = rest.rpartition("\t")
+                contents[path] = base64.b64decode(encoded)
+            elif field == "backup":
                 path, name = rest.split("\t")
                 backups.setdefault(path, []).append(name)
             elif field == "entry":
@@ -115,6 +125,7 @@ class OpenClaudeHost(FactBase):
                     mode=int(mode, 8) if mode else None,
                     link=link,
                     digest=body if kind == "file" and body not in ("valid", "invalid") else None,
+                    content=contents.pop(path, None) if kind == "file" else None,
                     key_valid={"valid": True, "invalid": False}.get(body),
                     backups=tuple(backups.pop(path, ())),
                 )

@@ -15,7 +15,7 @@ class ManagedSettings(FactBase):
     """
     The managed settings files Claude Code reads on the target, in its order: the directory of
     its system (``uname -s``), ``managed-settings.json`` then ``managed-settings.d/*.json``.
-    Paths only: verify.py downloads them (an organisation's settings may hold tokens, and
+    Paths only: verify.py reads them unprinted (an organisation's settings may hold tokens, and
     pyinfra prints a fact's output at -vv).
 
     **Example:**

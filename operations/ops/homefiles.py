@@ -15,7 +15,7 @@ from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 from pyinfra.operations.util.files import generate_color_diff
 
-from operations.facts.downloads import downloaded
+from operations.facts.unprinted import downloaded
 from operations.facts.host import Entry
 from operations.model.backups import backups_beyond
 from operations.model.digest import cksum

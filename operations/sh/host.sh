@@ -5,9 +5,10 @@
 # "entry\t<path>\t<kind>\t<link target>\t<mode>\t<digest>", "same\t<path>\t<other>" when both
 # name one file (a symlink, or one entry on a case-insensitive filesystem) and, for every path
 # but secret files, "backup\t<path>\t<name of a PATH.*.bak beside it>".
-# No file's contents are printed (pyinfra shows a fact's output at -vv): a file is described
-# by its POSIX cksum ("<CRC> <size>"), a secret file only by whether it looks like a LiteLLM
-# key; the deploy downloads the few files it must read.
+# A file is described by its POSIX cksum ("<CRC> <size>"), a secret file only by whether it
+# looks like a LiteLLM key. Only the files asked as `entry read` are printed whole, in
+# "content\t<path>\t<base64>" lines: the deploy then reads the fact with pyinfra's printing off
+# (operations/facts/unprinted.py).
 
 nl='
 '
@@ -78,7 +79,7 @@ key_state() {
   } < "$1"
 }
 
-# entry digest|describe|key PATH: one home-relative path.
+# entry digest|read|describe|key PATH: one home-relative path.
 entry() {
   p="$HOME/$2"; target=""; kind=missing; mode=""; body=""
   [ -L "$p" ] && target=$(readlink "$p")
@@ -86,7 +87,9 @@ entry() {
   elif [ -f "$p" ]; then
     kind="file"; mode_of "$p"
     if [ ! -r "$p" ]; then kind=unreadable
-    elif [ "$1" = digest ]; then sum_of "$p"
+    elif [ "$1" = digest ] || [ "$1" = read ]; then
+      sum_of "$p"
+      [ "$1" = digest ] || printf 'content\t%s\t%s\n' "$2" "$(base64 < "$p" | tr -d '\n')"
     elif [ "$1" = key ]; then key_state "$p"
     fi
   elif [ -e "$p" ] || [ -L "$p" ]; then kind=other

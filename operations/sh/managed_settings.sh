@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # Claude Code's managed settings on this system, for verify.py: one line per readable file,
-# "file<TAB>path" (verify.py downloads them: their contents are never printed). $1: the Linux
+# "file<TAB>path" (verify.py reads them unprinted: their contents are never shown). $1: the Linux
 # directory, $2: the macOS one; OPENCLAUDE_MANAGED_SETTINGS_ROOT (tests) goes in front of it.
 case $(uname -s 2>/dev/null) in
   Darwin) dir=$2 ;;

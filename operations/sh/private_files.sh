@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Reading files that may hold secrets (operations/facts/downloads.py): sent with pyinfra's
+# Reading files that may hold secrets (operations/facts/unprinted.py): sent with pyinfra's
 # printing off, so what they hold is never shown, at any verbosity.
 
 # print_files FILE...: "file\t<path>\t<its base64 on one line>" for each readable file.
