@@ -1,7 +1,7 @@
-"""Nothing secret in any output (issue #23): deploy, rollback, ``--dry --diff`` and verify at
-``-vvv`` (pyinfra then prints every fact's and command's output) never show the user's settings'
-tokens, the AWS keys in a sandbox ~/.aws, an organisation's managed settings or the master key,
-in any encoding: plain, base64 at
+"""Nothing secret in any output (issue #23): deploy (also with ``--debug`` and
+``--debug-facts``), rollback, ``--dry --diff`` and verify at ``-vvv`` (pyinfra then prints every
+fact's and command's output) never show the user's settings' tokens, the AWS keys in a sandbox
+~/.aws, an organisation's managed settings or the master key, in any encoding: plain, base64 at
 each of the three byte alignments (standard and URL-safe), hex, JSON-escaped."""
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ def test_verbose_runs_print_no_secret_in_any_encoding(marked):
     assert outputs["deploy"].returncode == 0, outputs["deploy"].output[-3000:]
     master_key = marked.path(".litellm/master.key").read_text().strip()
     assert master_key.startswith("sk-")
-    outputs["deploy again"] = marked.pyinfra("deploy.py", "-vvv")
+    outputs["deploy again"] = marked.pyinfra("deploy.py", "-vvv", "--debug")
+    outputs["debug facts"] = marked.pyinfra("deploy.py", "--debug-facts")
     outputs["rollback"] = marked.pyinfra("rollback.py", "-vvv")
     assert outputs["rollback"].returncode == 0, outputs["rollback"].output[-3000:]
     outputs["dry diff"] = marked.pyinfra("deploy.py", "--dry", "--diff", "-vvv")
