@@ -27,8 +27,13 @@ from toolkit import REPO, alternate, figure, ratio, run_pyinfra, spread
 
 from operations.model.data import load_data
 from operations.model.layout import BY_ROLE
-from operations.model.render import (CALLBACKS_MODULE, PASSTHROUGH_MODULE, config_text,
-                                     proxy_environment)
+from operations.model.render import (
+    CALLBACKS_MODULE,
+    MASTER_KEY_ENV,
+    PASSTHROUGH_MODULE,
+    config_text,
+    proxy_environment,
+)
 from tests.standins.anthropic import AnthropicStandin
 from tests.support.processes import alive, free_port
 from tests.support.sandbox import sandbox_env
@@ -140,8 +145,7 @@ def deployed_proxy(prefix: str):
         run_pyinfra("@local", "deploy.py", env=env,
                     data={"litellm_port": data.port, "anthropic_api_base": api.url})
         master_key = (home / group_data["master_key_file"]).read_text().strip()
-        proxy_env = {**env, "LITELLM_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                     "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True", "LITELLM_MODE": "PRODUCTION"}
+        proxy_env = {**env, MASTER_KEY_ENV: master_key}
         yield DeployedProxy(root, data, api, home / group_data["litellm_config"],
                             home / ".local/bin/litellm", master_key, proxy_env)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from files.openclaude_settings import DISPLACING_ENV
 from files.openclaude_usage import AWS_PROBLEM_ENV
 from operations.model.layout import BESIDE_CONFIG
-from operations.model.render import proxy_env_value
+from operations.model.render import MASTER_KEY_ENV, proxy_env_value
 from tests.standins.bedrock import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from tests.support.processes import free_port
 
@@ -52,6 +52,7 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
         "LITELLM_CONFIG": str(home / ".litellm" / "config.yaml"),
         "PROXY_ENV": proxy_env_value(str(home / ".litellm")),
         "AWS_PROBLEM_ENV": AWS_PROBLEM_ENV,
+        "MASTER_KEY_ENV": MASTER_KEY_ENV,
         "LITELLM_PORT": str(free_port()),
         "MASTER_KEY_FILE": str(key_file),
         "PROXY_LOG": str(home / ".litellm" / "proxy.log"),

@@ -24,9 +24,10 @@ LAUNCHER_VARIABLES = (
     "CLAUDE_SETTINGS",
     "OPENCLAUDE_DIR",
     "LITELLM_CONFIG",
-    # What the proxy's environment adds for the modules beside the config (NAME=value lines),
-    # and the variable that tells them the AWS identity's problem.
+    # The proxy's environment (NAME=value lines), and the variables that carry the master key
+    # and the AWS identity's problem.
     "PROXY_ENV",
+    "MASTER_KEY_ENV",
     "AWS_PROBLEM_ENV",
     "LITELLM_PORT",
     "MASTER_KEY_FILE",

@@ -147,11 +147,19 @@ def settings_tiers(data: DeployData) -> dict:
     return tiers
 
 
+# LiteLLM's own settings for the proxy: its bundled model map and beta-header list (no
+# download); PRODUCTION: no .env read from above its install (~/.env), whose settings
+# (DATABASE_URL: a database check that stops the boot) are not the proxy's.
+LITELLM_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True",
+               "LITELLM_MODE": "PRODUCTION", "LITELLM_DONT_SHOW_FEEDBACK_BOX": "true"}
+
+
 def proxy_environment(config_dir: str) -> dict:
-    """What the proxy needs in its environment for the modules beside the config in
-    ``config_dir`` (absolute): their directory on the import path, as LiteLLM loads each callback
-    by its file path and they import each other by name; and where the files they write are."""
-    return {"PYTHONPATH": config_dir,
+    """The proxy's environment beside the master key, for the config in ``config_dir``
+    (absolute): LiteLLM's settings, the directory on the import path (LiteLLM loads each callback
+    by its file path; the modules beside the config import each other by name), and where the
+    files they write are."""
+    return {**LITELLM_ENV, "PYTHONPATH": config_dir,
             **{entry.env: f"{config_dir}/{entry.name}" for entry in BESIDE_CONFIG if entry.env}}
 
 
@@ -175,6 +183,7 @@ def launcher_values(data: DeployData, home: str, tool_dir: str, bin_dir: str,
         "LITELLM_CONFIG": f"{home}/{paths['litellm_config']}",
         "PROXY_ENV": proxy_env_value(f"{home}/{paths['config_dir']}"),
         "AWS_PROBLEM_ENV": AWS_PROBLEM_ENV,
+        "MASTER_KEY_ENV": MASTER_KEY_ENV,
         "LITELLM_PORT": str(data.port),
         "MASTER_KEY_FILE": f"{home}/{data.paths['master_key_file']}",
         "PROXY_LOG": f"{home}/{data.paths['proxy_log']}",
