@@ -23,6 +23,7 @@ from files.openclaude_settings import (
     displacing_settings,
     parse_settings,
 )
+from files.openclaude_usage import AWS_PROBLEM_ENV
 from operations.deploys.openclaude import DEFAULTS
 from operations.model.data import ANTHROPIC_HOSTS, LOOPBACK_HOSTS, DataError, load_data, token_leak_warning
 from operations.model.lifecycle import lifecycle_findings
@@ -614,7 +615,7 @@ class HTTPExceptionStandIn(Exception):
 
 @pytest.fixture
 def callbacks(tmp_path, monkeypatch, config_name):
-    monkeypatch.delenv("OPENCLAUDE_AWS_PROBLEM", raising=False)
+    monkeypatch.delenv(AWS_PROBLEM_ENV, raising=False)
     return callbacks_beside_config(tmp_path, monkeypatch, config_name)
 
 
@@ -683,7 +684,7 @@ def test_without_aws_credentials_bedrock_tiers_are_answered_at_once_with_the_fix
     import asyncio
 
     problem = "no AWS credentials found for dev (~/.aws/config); fix: aws sso login --profile dev"
-    monkeypatch.setenv("OPENCLAUDE_AWS_PROBLEM", problem)
+    monkeypatch.setenv(AWS_PROBLEM_ENV, problem)
     module = callbacks_beside_config(tmp_path, monkeypatch)
     guard = module.bedrock_credentials
     with pytest.raises(module.HTTPException) as refused:
