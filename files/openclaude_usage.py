@@ -44,10 +44,10 @@ REFUSAL_NOTES = {
 # About 70 000 requests per file: a month of a heavy user's requests fits in the two files.
 MAX_BYTES = 8 * 1024 * 1024
 # The proxy's environment, as the launcher starts it, for the modules beside the config: where
-# the usage record and the plan's standing are (operations/model/layout.py's table renders the
-# launcher's side of these names), and the AWS problem when it started without a usable AWS
-# identity in a state whose subscription tiers need none (files/openclaude_aws.py
-# resolve-or-none): the problem and its fix.
+# the usage record and the plan's standing are, and the AWS problem when it started without a
+# usable AWS identity in a state whose subscription tiers need none (files/openclaude_aws.py
+# resolve-or-none): the problem and its fix. Written only here: the deploy renders these names
+# into the launcher (operations/model/layout.py, render.py).
 USAGE_RECORD_ENV = "OPENCLAUDE_USAGE_RECORD"
 PLAN_STANDING_ENV = "OPENCLAUDE_PLAN_STANDING"
 AWS_PROBLEM_ENV = "OPENCLAUDE_AWS_PROBLEM"
