@@ -1,10 +1,13 @@
 """LiteLLM callbacks placed beside the LiteLLM config by the openClaude deploy.
 
-``usage_record`` writes where every request went (see ``UsageRecord``). ``output_limit``: Claude Code asks for 32000 output tokens on the haiku slot; Bedrock rejects any request above
-the model's limit, and ``max_tokens`` in a deployment does not lower the client's value. This
-lowers a request's ``max_tokens`` to the ``model_info.openclaude_output_limit`` of the deployment
-its model resolves to (``openclaude_models``: LiteLLM's router); other tiers keep the client's
-value.
+``usage_record`` writes where every request went (see ``UsageRecord``). ``output_limit``: Claude
+Code asks for as many output tokens as its own model allows (32000 on the haiku slot, 128000 for
+its sonnet); Bedrock rejects any request above the model's limit, and ``max_tokens`` in a
+deployment does not lower the client's value. This lowers a request's ``max_tokens`` to the
+``model_info.openclaude_output_limit`` of the deployment its model resolves to
+(``openclaude_models``: LiteLLM's router), else, for a Bedrock model, to its output limit in
+LiteLLM's model map (Claude Sonnet 4.6 on Bedrock takes 64000); Anthropic's tiers keep the
+client's value.
 
 LiteLLM loads each callback by its file path; the modules beside the config import each other by
 name, from the config's directory the launcher puts on the proxy's ``PYTHONPATH``.
@@ -16,6 +19,7 @@ import os
 import time
 from datetime import datetime
 
+import litellm
 import openclaude_bedrock_fields as bedrock_fields
 import openclaude_models as models
 import openclaude_usage as usage
@@ -31,11 +35,22 @@ def capped_max_tokens(requested, limit: int | None):
     return min(int(requested), limit)
 
 
+def output_limit_of(model) -> int | None:
+    """The most output tokens ``model``'s deployment takes: its tier's cap, else a Bedrock
+    model's limit in LiteLLM's model map, else None (the client's value stands)."""
+    deployment = models.resolved_deployment(model) or {}
+    limit = (deployment.get("model_info") or {}).get("openclaude_output_limit")
+    upstream = (deployment.get("litellm_params") or {}).get("model", "")
+    if limit is None and upstream.startswith("bedrock/"):
+        limit = (litellm.model_cost.get(upstream.rsplit("/", 1)[-1]) or {}).get("max_output_tokens")
+    return limit
+
+
 class OutputLimit(CustomLogger):
     """Lowers ``max_tokens`` before the proxy calls the upstream."""
 
     async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):
-        limit = models.model_info(data.get("model")).get("openclaude_output_limit")
+        limit = output_limit_of(data.get("model"))
         if "max_tokens" in data:
             data["max_tokens"] = capped_max_tokens(data["max_tokens"], limit)
         return data

@@ -39,12 +39,6 @@ def resolved_deployment(model) -> dict | None:
     return None
 
 
-def model_info(model) -> dict:
-    """The ``model_info`` of the deployment ``model`` resolves to (empty when none)."""
-    deployment = resolved_deployment(model)
-    return (deployment or {}).get("model_info") or {}
-
-
 def provider(model) -> str | None:
     """``anthropic`` or ``bedrock``: where the deployment ``model`` resolves to calls."""
     deployment = resolved_deployment(model)

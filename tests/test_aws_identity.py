@@ -41,7 +41,7 @@ def world(tmp_path_factory, uv_cache, claude_cli):  # noqa: F811
         ".claude/settings.json": json.dumps({"env": {"AWS_PROFILE": "dev", "AWS_REGION": "us-east-1"}}),
     }
     with standin_world(tmp_path_factory, uv_cache, claude_cli, name="aws-e2e", home_files=home_files,
-                       bedrock_keys=dict(PROFILES.values()), output_limits=False) as world:
+                       bedrock_keys=dict(PROFILES.values())) as world:
         yield world
 
 

@@ -566,6 +566,10 @@ def bedrock_fields(tmp_path, monkeypatch, config_name):
     fake.CustomLogger = type("CustomLogger", (), {"__init__": lambda self: None})
     for name in ("litellm", "litellm.integrations"):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    # LiteLLM's model map: the output limits of the config's Bedrock models.
+    sys.modules["litellm"].model_cost = {
+        "us.anthropic.claude-sonnet-4-6": {"max_output_tokens": 64000},
+        "us.anthropic.claude-opus-4-6-v1": {"max_output_tokens": 128000}}
     monkeypatch.setitem(sys.modules, "litellm.integrations.custom_logger", fake)
     config_beside(tmp_path, config_name, config_text(data("bedrock")), monkeypatch)
     return module_beside_config(tmp_path, "openclaude_bedrock_fields", monkeypatch)
@@ -619,7 +623,7 @@ def callbacks(tmp_path, monkeypatch, config_name):
     return callbacks_beside_config(tmp_path, monkeypatch, config_name)
 
 
-def callbacks_beside_config(tmp_path, monkeypatch, config_name="config.yaml"):
+def callbacks_beside_config(tmp_path, monkeypatch, config_name="config.yaml", mode="oauth"):
     module_name = "litellm.integrations.custom_logger"
     fake = types.ModuleType(module_name)
     fake.CustomLogger = type("CustomLogger", (), {"__init__": lambda self: None})
@@ -627,17 +631,21 @@ def callbacks_beside_config(tmp_path, monkeypatch, config_name="config.yaml"):
     logging_module.verbose_proxy_logger = logging.getLogger("litellm-proxy-stand-in")
     for name in ("litellm", "litellm.integrations"):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    # LiteLLM's model map: the output limits of the config's Bedrock models.
+    sys.modules["litellm"].model_cost = {
+        "us.anthropic.claude-sonnet-4-6": {"max_output_tokens": 64000},
+        "us.anthropic.claude-opus-4-6-v1": {"max_output_tokens": 128000}}
     monkeypatch.setitem(sys.modules, module_name, fake)
     monkeypatch.setitem(sys.modules, "litellm._logging", logging_module)
     fastapi = types.ModuleType("fastapi")
     fastapi.HTTPException = HTTPExceptionStandIn
     monkeypatch.setitem(sys.modules, "fastapi", fastapi)
-    config_beside(tmp_path, config_name, config_text(data()), monkeypatch)
+    config_beside(tmp_path, config_name, config_text(data(mode=mode)), monkeypatch)
     module = module_beside_config(tmp_path, "openclaude_callbacks", monkeypatch, siblings=(
         "openclaude_usage.py", "openclaude_bedrock_fields.py", "openclaude_models.py"))
     # LiteLLM's router resolves a name to its deployment in the proxy; here the same routes do.
-    infos = {d["model_name"]: d["model_info"] for d in build_config(data())["model_list"]}
-    found = routes(data().tiers, "oauth")
+    infos = {d["model_name"]: d["model_info"] for d in build_config(data(mode=mode))["model_list"]}
+    found = routes(data(mode=mode).tiers, mode)
 
     def resolved_deployment(name):
         route = route_of(found, name) if isinstance(name, str) else None
@@ -667,6 +675,25 @@ def test_callback_lowers_only_the_tier_whose_deployment_sets_a_limit(callbacks):
     opus = asyncio.run(callbacks.output_limit.async_pre_call_hook(
         None, None, {"model": "claude-opus-4-6", "max_tokens": 64000}, "anthropic_messages"))
     assert haiku["max_tokens"] == 8000 and opus["max_tokens"] == 64000
+
+
+def test_a_bedrock_model_gets_at_most_its_output_limit_in_litellms_map(tmp_path, monkeypatch):
+    """All-Bedrock (rollback): Claude Code's sonnet asks 128000; Sonnet 4.6 on Bedrock takes
+    64000. A tier's own cap wins; a model the map lacks keeps the client's value."""
+    import asyncio
+
+    callbacks = callbacks_beside_config(tmp_path, monkeypatch, mode="bedrock")
+
+    def asked(model, max_tokens):
+        return asyncio.run(callbacks.output_limit.async_pre_call_hook(
+            None, None, {"model": model, "max_tokens": max_tokens}, "anthropic_messages"))["max_tokens"]
+
+    assert asked("claude-sonnet-5-5", 128000) == 64000
+    assert asked("claude-sonnet-5-5", 32000) == 32000
+    assert asked("claude-opus-5-5", 128000) == 128000
+    assert asked("qwen-3-coder", 32000) == 8000  # the haiku tier's own cap
+    monkeypatch.setattr(sys.modules["litellm"], "model_cost", {})
+    assert asked("claude-sonnet-5-5", 128000) == 128000
 
 
 @pytest.mark.parametrize("config_name", ["routing.yaml"])

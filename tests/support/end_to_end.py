@@ -449,16 +449,15 @@ def write_shim(root: Path, claude_cli: Path) -> None:
 @contextmanager
 def standin_world(tmp_path_factory, uv_cache, claude_cli: Path, *, name: str = "e2e",
                   data: dict | None = None, paths: dict | None = None, shell_aws: bool = True,
-                  home_files: dict | None = None, bedrock_keys: dict | None = None,
-                  output_limits: bool = True):
+                  home_files: dict | None = None, bedrock_keys: dict | None = None):
     """An EndToEnd: stand-ins, a tap, a sandbox HOME deployed with deploy.py (the real LiteLLM
     release, the result in ``world.deployed``); on exit its runs go to ``<root>/<name>-runs.json``
     and the proxy, the tap and the stand-ins are stopped.
 
     ``data``: more deploy data; ``paths``: path keys given to the deploy; ``shell_aws``: whether
     the user's shell carries AWS credentials; ``home_files``: the user's files before the deploy
-    (home-relative path -> text); ``bedrock_keys``: more access keys (key -> secret) Bedrock takes;
-    ``output_limits``: whether the Bedrock stand-in enforces each model's output limit.
+    (home-relative path -> text); ``bedrock_keys``: more access keys (key -> secret) Bedrock takes.
+    The Bedrock stand-in enforces each model's output limit, as Bedrock does.
     """
     module_started = time.monotonic()
     root = tmp_path_factory.mktemp(name)
@@ -475,8 +474,7 @@ def standin_world(tmp_path_factory, uv_cache, claude_cli: Path, *, name: str = "
 
     api = AnthropicStandin(reply_text=ANTHROPIC_REPLY).start()
     api.tool_call_filter = has_bash_tool_anthropic
-    bedrock_class = ModelLimitsBedrock if output_limits else BedrockStandin
-    bedrock = bedrock_class(AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_REGION, reply_text=BEDROCK_REPLY).start()
+    bedrock = ModelLimitsBedrock(AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_REGION, reply_text=BEDROCK_REPLY).start()
     bedrock.tool_call_filter = has_bash_tool_bedrock
     bedrock.keys.update({key: (secret, None) for key, secret in (bedrock_keys or {}).items()})
     port = free_port()
