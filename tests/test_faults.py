@@ -57,7 +57,7 @@ from tests.faults_support import (
 )
 from tests.litellm_sources import make_unbuildable_source
 from tests.support.processes import boot_id, start_token
-from tests.support.runs import BIN, REPO
+from tests.support.runs import BIN, REPO, logged_commands, logging_shell
 from tests.support.sandbox import Sandbox, sandbox_env
 
 # A token in the user's own settings: the derived file carries it (under a name the OAuth state
@@ -727,10 +727,11 @@ def test_a_failed_run_releases_its_lock(deployed):
     assert not deployed.path(LOCK).exists()
 
 
-def test_a_converged_run_runs_one_command_and_takes_no_lock(deployed):
-    result = deployed.pyinfra("deploy.py", "-vvv")
+def test_a_converged_run_runs_one_command_and_takes_no_lock(deployed, tmp_path):
+    shell, log = logging_shell(tmp_path)
+    result = deployed.pyinfra("deploy.py", "--shell-executable", str(shell))
     assert (result.returncode, result.changed) == (0, 0), result.output
-    commands = [line for line in result.output.splitlines() if line.startswith("[@local] >>> ")]
+    commands = logged_commands(log)
     assert len(commands) == 1, commands
     assert LOCK not in commands[0]
 

@@ -16,7 +16,7 @@ import pytest
 
 from operations.model.login_agent import launch_agent_plist, systemd_unit
 from tests.fake_launcher import FAKES
-from tests.support.runs import REPO
+from tests.support.runs import REPO, logged_commands, logging_shell
 from tests.test_macos import DARWIN
 from tests.test_shell import shellcheck
 
@@ -263,15 +263,12 @@ def test_rollback_keeps_the_agent_it_was_asked_for(sandbox, linux):
 
 def test_a_converged_run_with_the_agent_is_one_command_on_the_target(sandbox, linux, tmp_path):
     deploy(sandbox, ON)
-    log = tmp_path / "commands.log"
-    wrapper = tmp_path / "logging-sh"
-    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\0" "$2" >> {log}\nexec /bin/sh "$@"\n')
-    wrapper.chmod(0o755)
+    shell, log = logging_shell(tmp_path)
 
-    again = sandbox.pyinfra("deploy.py", "--shell-executable", str(wrapper), data=ON)
+    again = sandbox.pyinfra("deploy.py", "--shell-executable", str(shell), data=ON)
 
     assert (again.returncode, again.changed) == (0, 0), again.output
-    assert len(log.read_text().split("\0")[:-1]) == 1
+    assert len(logged_commands(log)) == 1
 
 
 def test_status_says_whether_a_login_agent_is_installed(sandbox, linux):

@@ -24,7 +24,7 @@ from tests.faults_support import tool_bin
 from tests.litellm_sources import make_sources
 from tests.sshfleet import SSHFleet
 from tests.support.processes import alive
-from tests.support.runs import BIN, REPO, pyinfra_command
+from tests.support.runs import BIN, REPO, logged_commands, logging_shell, pyinfra_command
 from tests.test_fleet import Team, require_fleet, trust_shared_repositories
 from tests.test_launcher import CONFIG as LAUNCHER_CONFIG
 from tests.test_launcher import MASTER_KEY as LAUNCHER_KEY
@@ -424,15 +424,12 @@ def test_claude_from_the_native_installer_is_found_off_path(sandbox, tmp_path):
 
 def test_converged_rerun_on_a_case_insensitive_home_runs_one_command(casefold_sandbox, tmp_path):
     assert casefold_sandbox.pyinfra("deploy.py").returncode == 0
-    log = tmp_path / "commands.log"
-    wrapper = tmp_path / "logging-sh"
-    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\0" "$2" >> {log}\nexec /bin/sh "$@"\n')
-    wrapper.chmod(0o755)
+    shell, log = logging_shell(tmp_path)
 
-    again = casefold_sandbox.pyinfra("deploy.py", "--shell-executable", str(wrapper))
+    again = casefold_sandbox.pyinfra("deploy.py", "--shell-executable", str(shell))
 
     assert (again.returncode, again.changed) == (0, 0), again.output
-    commands = log.read_text().split("\0")[:-1]
+    commands = logged_commands(log)
     assert len(commands) == 1, commands
 
 

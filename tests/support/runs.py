@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -26,6 +27,21 @@ def pyinfra_command(inventory: str | Path, *arguments: str, data: dict | None = 
     for key, value in (data or {}).items():
         command += ["--data", f"{key}={value}"]
     return [*command, *options, str(inventory), *arguments]
+
+
+def logging_shell(directory: Path) -> tuple[Path, Path]:
+    """A shell for pyinfra's ``--shell-executable`` that appends each command it is given (the
+    text after ``-c``) to a log, NUL-separated, then runs it with /bin/sh: every command a run
+    sends to the target, printed or not. Returns the shell and the log (``logged_commands``)."""
+    shell, log = directory / "logging-sh", directory / "commands.log"
+    shell.write_text(f'#!/bin/sh\nprintf "%s\\0" "$2" >> {shlex.quote(str(log))}\nexec /bin/sh "$@"\n')
+    shell.chmod(0o755)
+    return shell, log
+
+
+def logged_commands(log: Path) -> list[str]:
+    """The commands a ``logging_shell`` ran, in order."""
+    return log.read_text().split("\0")[:-1] if log.exists() else []
 
 
 def scrubbed_environment() -> dict:
