@@ -8,10 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-from files.openclaude_settings import DISPLACING_ENV
-from files.openclaude_usage import AWS_PROBLEM_ENV
+from operations.deploys.openclaude import DEFAULTS
+from operations.model.data import load_data
 from operations.model.layout import BESIDE_CONFIG
-from operations.model.render import MASTER_KEY_ENV, proxy_env_value
+from operations.model.render import launcher_values
 from tests.standins.bedrock import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from tests.support.processes import free_port
 
@@ -42,32 +42,19 @@ def fake_home(home: Path, records: Path, *, config: str, master_key: str,
     (home / ".aws" / "credentials").write_text(
         f"[default]\naws_access_key_id = {DEFAULT_ACCESS_KEY}\n"
         f"aws_secret_access_key = {DEFAULT_SECRET_KEY}\n")
+    # The deployed launcher's values for this home, but the fakes in place of LiteLLM and Claude
+    # Code, this Python for its helpers, the scripts from files/ where they are, a free port.
     values = {
-        "OPENCLAUDE_MODE": "oauth",
+        **launcher_values(load_data(DEFAULTS, "oauth"), str(home), "", ""),
         "LITELLM_BIN": str(FAKES / "litellm"),
         "LAUNCHER_PYTHON": sys.executable,
         "SETTINGS_TIERS": json.dumps(TIERS),
-        "CLAUDE_SETTINGS": str(home / ".claude" / "settings.json"),
-        "OPENCLAUDE_DIR": str(home / ".openClaude"),
-        "LITELLM_CONFIG": str(home / ".litellm" / "config.yaml"),
-        "PROXY_ENV": proxy_env_value(str(home / ".litellm")),
-        "AWS_PROBLEM_ENV": AWS_PROBLEM_ENV,
-        "MASTER_KEY_ENV": MASTER_KEY_ENV,
         "LITELLM_PORT": str(free_port()),
-        "MASTER_KEY_FILE": str(key_file),
-        "PROXY_LOG": str(home / ".litellm" / "proxy.log"),
-        "PROXY_PID_FILE": str(home / ".litellm" / "proxy.pid"),
         "HEALTH_TIMEOUT": str(health_timeout),
         "CLAUDE_BIN": str(FAKES / "claude"),
         "CLAUDE_DIRS": str(home / ".local" / "bin"),
-        "LAUNCH_AGENT": str(home / "Library" / "LaunchAgents" / "dev.openclaude.proxy.plist"),
-        "SYSTEMD_UNIT": str(home / ".config" / "systemd" / "user" / "openclaude-proxy.service"),
-        "DISPLACING_ENV": " ".join(DISPLACING_ENV),
-        # The scripts from files/ where they are; what the launcher and proxy write, beside the config.
-        **{entry.launcher: str(REPO / "files" / entry.name if entry.placed
-                               else home / ".litellm" / entry.name)
-           for entry in BESIDE_CONFIG if entry.launcher},
-        "MANAGED_SETTINGS_DIR": "/etc/claude-code",
+        **{entry.launcher: str(REPO / "files" / entry.name)
+           for entry in BESIDE_CONFIG if entry.launcher and entry.placed},
     }
     env = {
         # The fakes' `env python3` finds this interpreter first (a pyenv shim adds ~0.1 s).
