@@ -8,7 +8,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from operations.deploys.openclaude import DEFAULTS, read_target
-from operations.facts.unprinted import UnprintedReadError, downloaded
+from operations.facts.unprinted import UnprintedReadError, read_unprinted
 from operations.facts.litellm_environment import LitellmEnvironment
 from operations.facts.managed import ManagedSettings
 from operations.facts.probes import LiveProbe, VerifyProbe
@@ -87,7 +87,7 @@ def verify():
         settings_check(data, entry_text(entries, paths["openclaude_settings"]),
                        paths["openclaude_settings"], redeploy),
         key_check(facts, paths["master_key_file"], redeploy),
-        managed_check(data, _managed_texts(host.get_fact(ManagedSettings))),
+        managed_check(data, _managed_settings()),
         claude_check(probe),
         aws_check(probe, redeploy),
         *lifecycle_checks(data, facts, date.today()),
@@ -102,17 +102,10 @@ def verify():
     checks_pass(name=f"openClaude checks ({mode} mode)", checks=checks)
 
 
-def _managed_texts(files: list) -> dict:
-    """``{path: text}`` of the managed settings files, downloaded; one Claude Code cannot read
-    either (not UTF-8, gone) is left out."""
+def _managed_settings() -> dict:
+    """The managed settings' texts (``ManagedSettings``), read unprinted; none when they cannot
+    be read."""
     try:
-        contents = downloaded(files)
+        return read_unprinted(ManagedSettings)
     except UnprintedReadError:
         return {}
-    texts = {}
-    for path, content in contents.items():
-        try:
-            texts[path] = content.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-    return texts

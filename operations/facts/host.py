@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import shlex
 from dataclasses import dataclass
 
 from pyinfra.api import FactBase
 
+from operations.facts.unprinted import printed_files
 from operations.model.layout import UV_DIRS, shell_words
 from operations.sh import load
 
@@ -97,7 +97,7 @@ class OpenClaudeHost(FactBase):
         if model_ids:
             quoted = " ".join(shlex.quote(model_id) for model_id in model_ids)
             calls.append(f"models {shlex.quote(_MODEL_MAP_READER)} {quoted}")
-        self._script = load("portable", "login_agent", "host") + "\n".join(calls)
+        self._script = load("portable", "login_agent", "private_files", "host") + "\n".join(calls)
         return f"{load('digest')}digested {shlex.quote(self._script)}"
 
     @staticmethod
@@ -109,13 +109,12 @@ class OpenClaudeHost(FactBase):
         # its lock (operations/ops/runlock.py) and goes on only if nothing changed since.
         facts: dict = {"entries": {}, "same_files": set(), "script": self._script}
         backups: dict = {}
-        contents: dict = {}
+        contents = printed_files(output)  # the files asked as ``read``, by absolute path
         for line in output:
             field, _, rest = line.partition("\t")
-            if field == "content":
-                path, _, encoded = rest.rpartition("\t")
-                contents[path] = base64.b64decode(encoded)
-            elif field == "backup":
+            if field == "file":
+                continue
+            if field == "backup":
                 path, name = rest.split("\t")
                 backups.setdefault(path, []).append(name)
             elif field == "entry":
@@ -125,7 +124,7 @@ class OpenClaudeHost(FactBase):
                     mode=int(mode, 8) if mode else None,
                     link=link,
                     digest=body if kind == "file" and body not in ("valid", "invalid") else None,
-                    content=contents.pop(path, None) if kind == "file" else None,
+                    content=contents.get(f"{facts['home']}/{path}") if kind == "file" else None,
                     key_valid={"valid": True, "invalid": False}.get(body),
                     backups=tuple(backups.pop(path, ())),
                 )

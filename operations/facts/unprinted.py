@@ -29,8 +29,14 @@ def read_unprinted(fact_class, **arguments):
 
 def downloaded(paths) -> dict:
     """``{path: bytes}`` of the readable files among ``paths`` (absolute) on the target."""
+    return printed_files(_unprinted_lines(call("private_files", "print_files", *paths), "files"))
+
+
+def printed_files(lines) -> dict:
+    """``{path: bytes}`` of the files ``print_files`` (``operations/sh/private_files.sh``) printed
+    among ``lines``."""
     found = {}
-    for line in _unprinted_lines(call("private_files", "print_files", *paths), "files"):
+    for line in lines:
         field, _, rest = line.partition("\t")
         path, _, encoded = rest.rpartition("\t")
         if field == "file" and path:

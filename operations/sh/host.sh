@@ -6,8 +6,8 @@
 # name one file (a symlink, or one entry on a case-insensitive filesystem) and, for every path
 # but secret files, "backup\t<path>\t<name of a PATH.*.bak beside it>".
 # A file is described by its POSIX cksum ("<CRC> <size>"), a secret file only by whether it
-# looks like a LiteLLM key. Only the files asked as `entry read` are printed whole, in
-# "content\t<path>\t<base64>" lines: the deploy then reads the fact with pyinfra's printing off
+# looks like a LiteLLM key. Only the files asked as `entry read` are printed whole, by
+# print_files (private_files.sh): the deploy then reads the fact with pyinfra's printing off
 # (operations/facts/unprinted.py).
 
 nl='
@@ -89,7 +89,7 @@ entry() {
     if [ ! -r "$p" ]; then kind=unreadable
     elif [ "$1" = digest ] || [ "$1" = read ]; then
       sum_of "$p"
-      [ "$1" = digest ] || printf 'content\t%s\t%s\n' "$2" "$(base64 < "$p" | tr -d '\n')"
+      [ "$1" = digest ] || print_files "$p"
     elif [ "$1" = key ]; then key_state "$p"
     fi
   elif [ -e "$p" ] || [ -L "$p" ]; then kind=other
